@@ -1,0 +1,191 @@
+// Package analyzer owns the case: the DuckDB database with the normalized
+// tables, the keys, signature verification (once per distinct artifact),
+// matching against the issuer's ledger, rule execution and findings.
+package analyzer
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+//go:embed sql/schema.sql
+var schemaSQL string
+
+// SchemaVersion is bumped when the case schema changes incompatibly.
+const SchemaVersion = "1"
+
+// Case is an open case database.
+type Case struct {
+	DB   *sql.DB
+	Path string // "" for an in-memory case
+	conn *duckdb.Connector
+}
+
+// OpenCase opens (creating if needed) the case at path, or an in-memory case
+// when path is "". A new case file is created with mode 0600: it holds tokens.
+func OpenCase(ctx context.Context, path string) (*Case, error) {
+	dsn := ""
+	if path != "" {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("case directory: %w", err)
+			}
+		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// Create the file empty with tight permissions; DuckDB accepts an
+			// empty file as a new database.
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("creating case: %w", err)
+			}
+			f.Close()
+			os.Remove(path) // DuckDB wants to create it; keep the umask-proof mode below
+		}
+		dsn = path
+	}
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("opening case %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	c := &Case{DB: db, Path: path, conn: connector}
+	if path != "" {
+		os.Chmod(path, 0o600)
+	}
+	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("creating case schema: %w", err)
+	}
+	var v sql.NullString
+	err = db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := db.ExecContext(ctx, `INSERT INTO meta VALUES ('schema_version', ?)`, SchemaVersion); err != nil {
+			c.Close()
+			return nil, err
+		}
+	case err != nil:
+		c.Close()
+		return nil, err
+	case v.String != SchemaVersion:
+		c.Close()
+		return nil, fmt.Errorf("case %s has schema version %s, this forgehunt writes %s: start a new case file", path, v.String, SchemaVersion)
+	}
+	return c, nil
+}
+
+// Close closes the database.
+func (c *Case) Close() error {
+	err := c.DB.Close()
+	if c.conn != nil {
+		err = errors.Join(err, c.conn.Close())
+	}
+	return err
+}
+
+// loader inserts Arrow record batches into case tables within one
+// transaction on its own connection.
+type loader struct {
+	conn *sql.Conn
+	tx   bool
+}
+
+// viewSeq names Arrow views uniquely across connections.
+var viewSeq atomic.Int64
+
+func (c *Case) newLoader(ctx context.Context) (*loader, error) {
+	conn, err := c.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &loader{conn: conn, tx: true}, nil
+}
+
+// insert appends rec to table. The Arrow view is materialized at once with
+// INSERT ... SELECT * (the only use of duckdb-go's Arrow view that is safe).
+func (l *loader) insert(ctx context.Context, table string, rec arrow.RecordBatch) error {
+	defer rec.Release()
+	view := fmt.Sprintf("arrow_in_%s_%d", table, viewSeq.Add(1))
+	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	return l.conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		release, err := ar.RegisterView(rdr, view)
+		if err != nil {
+			return fmt.Errorf("registering arrow batch: %w", err)
+		}
+		defer release()
+		execer := dc.(driver.ExecerContext)
+		if _, err := execer.ExecContext(ctx, "INSERT INTO "+table+" SELECT * FROM "+view, nil); err != nil {
+			return fmt.Errorf("loading %s: %w", table, err)
+		}
+		_, err = execer.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
+		return err
+	})
+}
+
+func (l *loader) exec(ctx context.Context, q string, args ...any) error {
+	_, err := l.conn.ExecContext(ctx, q, args...)
+	return err
+}
+
+func (l *loader) commit(ctx context.Context) error {
+	defer l.conn.Close()
+	if !l.tx {
+		return nil
+	}
+	l.tx = false
+	_, err := l.conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+func (l *loader) rollback() {
+	if l.tx {
+		l.conn.ExecContext(context.Background(), "ROLLBACK")
+		l.tx = false
+	}
+	l.conn.Close()
+}
+
+// quoteIdent quotes an SQL identifier.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// OpenCaseReadOnly opens an existing case file so that nothing can write to
+// it (forgehunt query).
+func OpenCaseReadOnly(ctx context.Context, path string) (*Case, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("case %w", err)
+	}
+	connector, err := duckdb.NewConnector(path+"?access_mode=READ_ONLY", nil)
+	if err != nil {
+		return nil, fmt.Errorf("opening case %s: %w", path, err)
+	}
+	c := &Case{DB: sql.OpenDB(connector), Path: path, conn: connector}
+	if err := c.DB.PingContext(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("opening case %s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,147 @@
+package analyzer
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/forgehunt/forgehunt/rules"
+)
+
+// Evidence points at a log line.
+type Evidence struct {
+	File string `json:"file"`
+	Line int64  `json:"line"`
+}
+
+// Finding is one rule hit on one artifact. Its JSON form is forgehunt's
+// stable machine interface (hunt --format jsonl): fields are added, never
+// renamed or removed.
+type Finding struct {
+	RuleID      string     `json:"rule_id"`
+	Level       string     `json:"level"`
+	Title       string     `json:"title"`
+	Kind        string     `json:"kind"`
+	ArtifactKey string     `json:"artifact_key"`
+	ArtifactID  string     `json:"artifact_id"`
+	Issuer      string     `json:"issuer"`
+	Subject     string     `json:"subject"`
+	SignerFP    string     `json:"signer_fp"`
+	FirstSeen   *time.Time `json:"first_seen"`
+	LastSeen    *time.Time `json:"last_seen"`
+	Sightings   int64      `json:"sightings"`
+	Accepted    int64      `json:"accepted"`
+	Observers   []string   `json:"observers"`
+	Principals  []string   `json:"principals"`
+	ClientIPs   []string   `json:"client_ips"`
+	Reason      string     `json:"reason"`
+	Coverage    string     `json:"coverage"`
+	Evidence    []Evidence `json:"evidence"`
+	Status      string     `json:"status"`
+	Note        string     `json:"note,omitempty"`
+}
+
+// Findings returns the findings at or above minLevel ("" for all), most
+// severe first, then by first sighting.
+func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error) {
+	rank := 0
+	if minLevel != "" {
+		if rank = rules.LevelRank(minLevel); rank < 0 {
+			return nil, fmt.Errorf("unknown level %q", minLevel)
+		}
+	}
+	rows, err := c.DB.QueryContext(ctx, `
+		SELECT rule_id, level, title, kind, artifact_key, artifact_id, issuer, subject, signer_fp,
+		       first_seen, last_seen, sightings, accepted, observers, principals, client_ips,
+		       reason, coverage, evidence, status, note
+		FROM findings
+		WHERE list_position(?::VARCHAR[], level) - 1 >= ?
+		ORDER BY list_position(?::VARCHAR[], level) DESC, first_seen NULLS LAST, rule_id, artifact_key`,
+		rules.Levels, rank, rules.Levels)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Finding
+	for rows.Next() {
+		var f Finding
+		var id, iss, sub, fp, cov, note, kind sql.NullString
+		var first, last sql.NullTime
+		var observers, principals, ips, evidence any
+		if err := rows.Scan(&f.RuleID, &f.Level, &f.Title, &kind, &f.ArtifactKey, &id, &iss, &sub, &fp,
+			&first, &last, &f.Sightings, &f.Accepted, &observers, &principals, &ips,
+			&f.Reason, &cov, &evidence, &f.Status, &note); err != nil {
+			return nil, err
+		}
+		f.Kind, f.ArtifactID, f.Issuer, f.Subject, f.SignerFP = kind.String, id.String, iss.String, sub.String, fp.String
+		f.Coverage, f.Note = cov.String, note.String
+		if first.Valid {
+			t := first.Time.UTC()
+			f.FirstSeen = &t
+		}
+		if last.Valid {
+			t := last.Time.UTC()
+			f.LastSeen = &t
+		}
+		f.Observers, f.Principals, f.ClientIPs = stringList(observers), stringList(principals), stringList(ips)
+		f.Evidence = evidenceList(evidence)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func stringList(v any) []string {
+	out := []string{}
+	list, _ := v.([]any)
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func evidenceList(v any) []Evidence {
+	out := []Evidence{}
+	list, _ := v.([]any)
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		var ev Evidence
+		ev.File, _ = m["file"].(string)
+		switch n := m["line"].(type) {
+		case int64:
+			ev.Line = n
+		case int32:
+			ev.Line = int64(n)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// SetTriage records an analyst's mark on a finding; it survives re-runs.
+func (c *Case) SetTriage(ctx context.Context, ruleID, artifactKey, status, note string) error {
+	switch status {
+	case "open", "forged", "benign", "needs-review":
+	default:
+		return fmt.Errorf("unknown triage status %q (open, forged, benign, needs-review)", status)
+	}
+	tx, err := c.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO triage VALUES (?, ?, ?, ?, now()::TIMESTAMP)`,
+		ruleID, artifactKey, status, nullStr(note)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE findings SET status = ?, note = ? WHERE rule_id = ? AND artifact_key = ?`,
+		status, nullStr(note), ruleID, artifactKey); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,351 @@
+package analyzer
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/parsers"
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// IngestOptions tune an ingest.
+type IngestOptions struct {
+	// Format forces every input to one format; "" detects per file.
+	Format string
+	// Record is passed to the formats.
+	Record record.Options
+	// Workers parse files in parallel; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called after each file (from several goroutines,
+	// one call at a time).
+	Progress func(SourceResult)
+}
+
+// SourceResult is what happened to one input file.
+type SourceResult struct {
+	Path        string
+	Format      string
+	Compression string
+	Size        int64
+	SHA256      string
+	Sightings   int64
+	Issuances   int64
+	Rejects     int64
+	Artifacts   int64 // new distinct artifacts first seen in this file
+	First, Last time.Time
+	// Skipped says why nothing was read ("already ingested", "format not
+	// recognised"); empty when the file was read.
+	Skipped string
+	// ReadErr is the error that stopped reading early (a truncated archive);
+	// what was read before it is kept.
+	ReadErr error
+	Duration time.Duration
+}
+
+// Records is rows plus rejects.
+func (r SourceResult) Records() int64 { return r.Sightings + r.Issuances + r.Rejects }
+
+// IngestSummary sums an ingest.
+type IngestSummary struct {
+	Sources  []SourceResult
+	Duration time.Duration
+}
+
+// Ingest reads every file under paths into the case, verifying each distinct
+// artifact once against set. Files are parsed in parallel, each in its own
+// transaction, so a crash leaves no half-loaded file behind; a file whose
+// content (sha256) is already in the case is skipped. Per-file problems
+// (unknown format, truncated archive) are reported in the summary and do not
+// stop the ingest; an error is returned only when the case cannot be written
+// or ctx is done.
+func (c *Case) Ingest(ctx context.Context, paths []string, set []*keys.Key, opts IngestOptions) (*IngestSummary, error) {
+	start := time.Now()
+	files, err := parsers.Expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	var forced record.Format
+	if opts.Format != "" {
+		if forced, err = parsers.Lookup(opts.Format); err != nil {
+			return nil, err
+		}
+	}
+	known, err := c.knownArtifacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ingested, err := c.ingestedSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	pool := newVerifierPool(set, 0)
+	defer pool.close()
+
+	results := make([]SourceResult, len(files))
+	errs := make([]error, len(files))
+	idx := make(chan int)
+	var wg sync.WaitGroup
+	var progressMu sync.Mutex
+	var claimMu sync.Mutex // serialises the sha256 claim of identical files
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				res, err := c.ingestFile(ctx, files[i], forced, opts.Record, pool, known, ingested, &claimMu)
+				results[i], errs[i] = res, err
+				if opts.Progress != nil {
+					progressMu.Lock()
+					opts.Progress(res)
+					progressMu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	sum := &IngestSummary{Sources: results, Duration: time.Since(start)}
+	if err := errors.Join(errs...); err != nil {
+		return sum, err
+	}
+	return sum, ctx.Err()
+}
+
+func (c *Case) knownArtifacts(ctx context.Context) (*sync.Map, error) {
+	known := &sync.Map{}
+	rows, err := c.DB.QueryContext(ctx, `SELECT artifact_key FROM artifacts`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		known.Store(k, struct{}{})
+	}
+	return known, rows.Err()
+}
+
+func (c *Case) ingestedSources(ctx context.Context) (map[string]bool, error) {
+	m := map[string]bool{}
+	rows, err := c.DB.QueryContext(ctx, `SELECT sha256 FROM sources WHERE status IN ('complete', 'partial')`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s sql.NullString
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		m[s.String] = true
+	}
+	return m, rows.Err()
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashingReader hashes what is read through it.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	return n, err
+}
+
+func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format, ropts record.Options,
+	pool *verifierPool, known *sync.Map, ingested map[string]bool, claimMu *sync.Mutex) (SourceResult, error) {
+	start := time.Now()
+	res := SourceResult{Path: path}
+	defer func() { res.Duration = time.Since(start) }()
+	st, err := os.Stat(path)
+	if err != nil {
+		res.Skipped = err.Error()
+		return res, nil
+	}
+	res.Size = st.Size()
+	sum, err := fileSHA256(path)
+	if err != nil {
+		res.Skipped = err.Error()
+		return res, nil
+	}
+	res.SHA256 = sum
+	claimMu.Lock()
+	dup := ingested[sum]
+	ingested[sum] = true
+	claimMu.Unlock()
+	if dup {
+		res.Skipped = "already ingested (same content)"
+		return res, nil
+	}
+
+	opened, err := parsers.Open(path)
+	if err != nil {
+		res.Skipped = err.Error()
+		return res, c.recordSource(ctx, nil, &res, "unreadable")
+	}
+	defer opened.Close()
+	res.Compression = string(opened.Compression)
+	var r io.Reader = opened
+	format := forced
+	if format == nil {
+		format, r, err = parsers.Detect(opened)
+		if err != nil {
+			res.ReadErr = err
+		}
+		if format == nil {
+			res.Skipped = "format not recognised (force one with --input-format; see `forgehunt formats`)"
+			return res, c.recordSource(ctx, nil, &res, "unrecognised")
+		}
+	}
+	res.Format = format.Name()
+
+	ld, err := c.newLoader(ctx)
+	if err != nil {
+		return res, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			ld.rollback()
+		}
+	}()
+	coll := &artifactCollector{}
+	batcher := parsers.NewBatcher(func(t parsers.Table, rec arrow.RecordBatch) error {
+		return ld.insert(ctx, string(t), rec)
+	})
+	batcher.NewArtifact = func(key string, s *record.Sighting) {
+		if _, loaded := known.LoadOrStore(key, struct{}{}); loaded {
+			return
+		}
+		if s.Raw == "" {
+			coll.addNow(idOnlyArtifact(key, s))
+			return
+		}
+		pool.submit(verifyJob{key: key, kind: s.Kind, raw: s.Raw, out: coll})
+	}
+	readErr := safeParse(ctx, format, &record.Input{Name: path, R: r, Options: ropts}, batcher)
+	if readErr != nil && ctx.Err() == nil {
+		res.ReadErr = readErr
+		batcher.Reject(&record.Reject{
+			Pos:    record.Position{File: path, Line: batcher.Counts().LastLine + 1, Format: format.Name()},
+			Reason: "read stopped: " + readErr.Error(),
+		})
+	}
+	rows := coll.wait()
+	if err := batcher.Close(); err != nil {
+		return res, fmt.Errorf("%s: %w", path, err)
+	}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	counts := batcher.Counts()
+	res.Sightings, res.Issuances, res.Rejects = counts.Sightings, counts.Issuances, counts.Rejects
+	res.First, res.Last = counts.First, counts.Last
+	res.Artifacts = int64(len(rows))
+	if len(rows) > 0 {
+		arts, raws := artifactBatches(rows)
+		if err := ld.insert(ctx, "artifacts", arts); err != nil {
+			raws.Release()
+			return res, err
+		}
+		if err := ld.insert(ctx, "artifact_raw", raws); err != nil {
+			return res, err
+		}
+	}
+	status := "complete"
+	if res.ReadErr != nil {
+		status = "partial"
+	}
+	if err := c.recordSource(ctx, ld, &res, status); err != nil {
+		return res, err
+	}
+	if err := ld.commit(ctx); err != nil {
+		return res, fmt.Errorf("%s: committing: %w", path, err)
+	}
+	committed = true
+	return res, nil
+}
+
+// safeParse runs a format's Parse and turns a panic into an error, so that a
+// format bug on hostile input costs one file, not the run.
+func safeParse(ctx context.Context, f record.Format, in *record.Input, sink record.Sink) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("parser %s failed: %v", f.Name(), p)
+		}
+	}()
+	return f.Parse(ctx, in, sink)
+}
+
+// recordSource writes the sources row, in ld's transaction when given.
+func (c *Case) recordSource(ctx context.Context, ld *loader, r *SourceResult, status string) error {
+	var errText any
+	if r.ReadErr != nil {
+		errText = r.ReadErr.Error()
+	} else if r.Skipped != "" {
+		errText = r.Skipped
+	}
+	q := `INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)`
+	args := []any{r.Path, r.Size, r.SHA256, nullStr(r.Format), nullStr(r.Compression), r.Records(),
+		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText}
+	if ld != nil {
+		return ld.exec(ctx, q, args...)
+	}
+	_, err := c.DB.ExecContext(ctx, q, args...)
+	return err
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}

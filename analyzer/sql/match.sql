@@ -1,0 +1,156 @@
+-- Matching: which issuance record (if any) accounts for each artifact, and
+-- how well the issuer's ledger covers the artifact's issue time.
+-- Inputs: artifacts, issuances, settings. Output: the matches table.
+
+CREATE OR REPLACE TABLE artifact_stats AS
+SELECT s.artifact_key,
+       min(s.observed_at) AS first_seen,
+       max(s.observed_at) AS last_seen,
+       count(*) AS sightings,
+       count(*) FILTER (WHERE s.outcome = 'accepted') AS accepted,
+       min(s.observed_at) FILTER (WHERE s.outcome = 'accepted') AS first_accepted,
+       max(s.observed_at) FILTER (WHERE s.outcome = 'accepted') AS last_accepted,
+       list(DISTINCT s.observer ORDER BY s.observer) FILTER (WHERE s.observer IS NOT NULL) AS observers,
+       list(DISTINCT coalesce(s.principal, a.subject) ORDER BY coalesce(s.principal, a.subject))
+           FILTER (WHERE coalesce(s.principal, a.subject) IS NOT NULL) AS principals,
+       list(DISTINCT s.client_ip ORDER BY s.client_ip) FILTER (WHERE s.client_ip IS NOT NULL) AS client_ips,
+       (list({'file': s.src_file, 'line': s.src_line} ORDER BY s.observed_at NULLS LAST, s.src_file, s.src_line))[1:20] AS evidence
+FROM sightings s LEFT JOIN artifacts a USING (artifact_key)
+GROUP BY s.artifact_key;
+
+-- Candidate matches, strongest first: raw hash, id (with claim consistency),
+-- weak (subject, audience, issue time within tolerance).
+CREATE OR REPLACE TEMP TABLE match_candidates AS
+WITH cfg AS (SELECT * FROM settings LIMIT 1),
+raw_m AS (
+    SELECT a.artifact_key, 1 AS strength, 'raw' AS match_type, i.src_file, i.src_line, NULL AS conflict
+    FROM artifacts a JOIN issuances i ON i.raw_sha256 = a.raw_sha256
+),
+id_m AS (
+    SELECT a.artifact_key, i.src_file, i.src_line,
+           nullif(concat_ws('; ',
+               CASE WHEN i.subject IS NOT NULL AND a.subject IS NOT NULL AND i.subject <> a.subject
+                    THEN 'subject is ' || a.subject || ' but the id was issued to ' || i.subject END,
+               CASE WHEN i.audience IS NOT NULL AND (a.audience IS NOT NULL OR a.azp IS NOT NULL)
+                         AND NOT (i.audience IS NOT DISTINCT FROM a.azp
+                                  OR list_contains(string_split(coalesce(a.audience, ''), ','), i.audience))
+                    THEN 'audience ' || coalesce(a.azp, a.audience) || ' but the id was issued for ' || i.audience END,
+               CASE WHEN i.expires_at IS NOT NULL AND a.expires_at IS NOT NULL
+                         AND abs(epoch(i.expires_at) - epoch(a.expires_at)) > cfg.match_tolerance_s
+                    THEN 'expires ' || strftime(a.expires_at, '%Y-%m-%dT%H:%M:%SZ') || ' but the issued one expires '
+                         || strftime(i.expires_at, '%Y-%m-%dT%H:%M:%SZ') END,
+               CASE WHEN i.issued_at IS NOT NULL AND a.issued_at IS NOT NULL
+                         AND abs(epoch(i.issued_at) - epoch(a.issued_at)) > cfg.id_time_tolerance_s
+                    THEN 'issued ' || strftime(a.issued_at, '%Y-%m-%dT%H:%M:%SZ') || ' but the id was issued '
+                         || strftime(i.issued_at, '%Y-%m-%dT%H:%M:%SZ') END
+           ), '') AS conflict
+    FROM artifacts a CROSS JOIN cfg
+    JOIN issuances i ON i.kind = a.kind AND i.artifact_id = a.artifact_id
+         AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
+),
+weak_m AS (
+    SELECT a.artifact_key, 3 AS strength, 'weak' AS match_type, i.src_file, i.src_line, NULL AS conflict
+    FROM artifacts a CROSS JOIN cfg
+    JOIN issuances i ON i.kind = a.kind AND i.subject = a.subject
+         AND (i.artifact_id IS NULL OR a.artifact_id IS NULL)
+         AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
+         AND abs(epoch(i.issued_at) - epoch(a.issued_at)) <= cfg.match_tolerance_s
+    WHERE i.audience IS NULL
+       OR i.audience IS NOT DISTINCT FROM a.azp
+       OR list_contains(string_split(coalesce(a.audience, ''), ','), i.audience)
+)
+SELECT * FROM raw_m
+UNION ALL
+SELECT artifact_key, CASE WHEN conflict IS NULL THEN 2 ELSE 4 END,
+       CASE WHEN conflict IS NULL THEN 'id' ELSE 'id-conflict' END, src_file, src_line, conflict
+FROM id_m
+UNION ALL
+SELECT * FROM weak_m;
+
+-- How the ledger covers an instant. A silence of the ledger (no issuance
+-- record of a kind for longer than settings.ledger_gap_s) is a gap when the
+-- issuer, at its usual rate for those hours of the day, would have issued at
+-- least settings.gap_expected records in it: a quiet night is not a gap, the
+-- same silence at noon is. 'covered' is inside the ledger's span and not in a
+-- gap; 'outside' is before its first or after its last record (or no ledger
+-- for that kind was given).
+CREATE OR REPLACE TEMP TABLE ledger_times AS
+SELECT DISTINCT kind, issued_at AS t FROM issuances WHERE issued_at IS NOT NULL;
+
+CREATE OR REPLACE TABLE ledger_rate AS
+WITH span AS (
+    SELECT kind, (epoch(max(t)) - epoch(min(t))) / 3600.0 AS hours, count(*) AS n
+    FROM ledger_times GROUP BY kind
+)
+SELECT lt.kind, hour(lt.t) AS h,
+       CASE WHEN any_value(span.hours) >= 48 THEN count(*) / (any_value(span.hours) / 24.0)
+            ELSE any_value(span.n) / greatest(any_value(span.hours), 1.0) END AS per_hour
+FROM ledger_times lt JOIN span USING (kind)
+GROUP BY lt.kind, hour(lt.t);
+
+CREATE OR REPLACE TABLE ledger_silences AS
+WITH d AS (
+    SELECT kind, lag(t) OVER (PARTITION BY kind ORDER BY t) AS from_t, t AS to_t FROM ledger_times
+),
+s AS (
+    SELECT d.* FROM d, (SELECT * FROM settings LIMIT 1) cfg
+    WHERE d.from_t IS NOT NULL AND epoch(d.to_t) - epoch(d.from_t) > cfg.ledger_gap_s
+),
+hrs AS (
+    SELECT s.kind, s.from_t, s.to_t,
+           unnest(generate_series(date_trunc('hour', s.from_t), s.to_t, INTERVAL 1 HOUR)) AS hs
+    FROM s
+)
+SELECT hrs.kind, hrs.from_t, hrs.to_t,
+       sum(greatest(epoch(least(hrs.hs + INTERVAL 1 HOUR, hrs.to_t)) - epoch(greatest(hrs.hs, hrs.from_t)), 0)
+           / 3600.0 * coalesce(r.per_hour, 0)) AS expected
+FROM hrs LEFT JOIN ledger_rate r ON r.kind = hrs.kind AND r.h = hour(hrs.hs)
+GROUP BY hrs.kind, hrs.from_t, hrs.to_t;
+
+CREATE OR REPLACE TABLE matches AS
+WITH best AS (
+    SELECT artifact_key, arg_min(match_type, strength) AS match_type,
+           arg_min(src_file, (strength, src_file, src_line)) AS match_file,
+           arg_min(src_line, (strength, src_file, src_line)) AS match_line,
+           arg_min(conflict, (strength, src_file, src_line)) AS conflict,
+           count(*) AS candidates
+    FROM match_candidates GROUP BY artifact_key
+),
+art_t AS (
+    SELECT a.artifact_key, a.kind, coalesce(a.issued_at, st.first_seen) AS t
+    FROM artifacts a LEFT JOIN artifact_stats st USING (artifact_key)
+),
+prev AS (
+    SELECT art_t.artifact_key, lt.t AS prev_t FROM art_t ASOF LEFT JOIN ledger_times lt
+    ON art_t.kind = lt.kind AND art_t.t >= lt.t
+),
+nxt AS (
+    SELECT art_t.artifact_key, lt.t AS next_t FROM art_t ASOF LEFT JOIN ledger_times lt
+    ON art_t.kind = lt.kind AND art_t.t <= lt.t
+)
+SELECT art_t.artifact_key,
+       coalesce(b.match_type, 'none') AS match_type,
+       b.match_file, b.match_line, b.conflict,
+       CASE WHEN art_t.t IS NULL OR p.prev_t IS NULL OR n.next_t IS NULL THEN 'outside'
+            WHEN sl.expected >= cfg.gap_expected THEN 'gap'
+            ELSE 'covered' END AS coverage,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM ledger_times lt WHERE lt.kind = art_t.kind) THEN 'no issuance ledger for ' || art_t.kind || ' was given'
+            WHEN art_t.t IS NULL THEN 'artifact has no issue time'
+            WHEN p.prev_t IS NULL THEN 'before the ledger''s first record'
+            WHEN n.next_t IS NULL THEN 'after the ledger''s last record'
+            WHEN sl.expected >= cfg.gap_expected
+                THEN 'ledger silent from ' || strftime(p.prev_t, '%Y-%m-%dT%H:%M:%SZ') || ' to '
+                     || strftime(n.next_t, '%Y-%m-%dT%H:%M:%SZ') || ' where ~' || round(sl.expected)::INTEGER
+                     || ' issuances were expected (a gap)'
+            WHEN sl.expected IS NOT NULL
+                THEN 'ledger quiet from ' || strftime(p.prev_t, '%Y-%m-%dT%H:%M:%SZ') || ' to '
+                     || strftime(n.next_t, '%Y-%m-%dT%H:%M:%SZ') || ', as usual at those hours (~'
+                     || round(sl.expected, 1) || ' expected)' 
+            ELSE 'ledger has records at ' || strftime(p.prev_t, '%Y-%m-%dT%H:%M:%SZ') || ' and '
+                 || strftime(n.next_t, '%Y-%m-%dT%H:%M:%SZ') END AS coverage_note
+FROM art_t
+LEFT JOIN best b USING (artifact_key)
+LEFT JOIN prev p USING (artifact_key)
+LEFT JOIN nxt n USING (artifact_key)
+LEFT JOIN ledger_silences sl ON sl.kind = art_t.kind AND sl.from_t = p.prev_t AND sl.to_t = n.next_t
+CROSS JOIN (SELECT * FROM settings LIMIT 1) cfg;

@@ -1,0 +1,149 @@
+-- The case schema. Tables loaded from Arrow batches (sightings, issuances,
+-- rejects) must keep the column order of the schemas in parsers/batch.go.
+CREATE TABLE IF NOT EXISTS meta (
+    name  VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS keys (
+    key_fp       VARCHAR,
+    kid          VARCHAR,
+    key_type     VARCHAR,
+    bits         INTEGER,
+    role         VARCHAR,   -- exposed, trusted
+    exposed_from TIMESTAMP,
+    revoked_at   TIMESTAMP,
+    label        VARCHAR,
+    source       VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS sources (
+    path        VARCHAR,
+    size        BIGINT,
+    sha256      VARCHAR,
+    format      VARCHAR,
+    compression VARCHAR,
+    records     BIGINT,    -- sightings + issuances + rejects
+    sightings   BIGINT,
+    issuances   BIGINT,
+    rejects     BIGINT,
+    first_time  TIMESTAMP,
+    last_time   TIMESTAMP,
+    status      VARCHAR,   -- complete, partial (read error; what was read is kept)
+    error       VARCHAR,
+    ingested_at TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS sightings (
+    artifact_key VARCHAR,
+    kind         VARCHAR,
+    observed_at  TIMESTAMP,
+    source       VARCHAR,
+    observer     VARCHAR,
+    principal    VARCHAR,
+    client_ip    VARCHAR,
+    user_agent   VARCHAR,
+    action       VARCHAR,
+    outcome      VARCHAR,
+    attrs        VARCHAR,
+    src_file     VARCHAR,
+    src_line     BIGINT,
+    src_format   VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS issuances (
+    kind        VARCHAR,
+    issuer      VARCHAR,
+    artifact_id VARCHAR,
+    raw_sha256  VARCHAR,
+    subject     VARCHAR,
+    audience    VARCHAR,
+    key_ref     VARCHAR,
+    issued_at   TIMESTAMP,
+    expires_at  TIMESTAMP,
+    attrs       VARCHAR,
+    src_file    VARCHAR,
+    src_line    BIGINT,
+    src_format  VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    src_file   VARCHAR,
+    src_line   BIGINT,
+    src_format VARCHAR,
+    reason     VARCHAR,
+    excerpt    VARCHAR
+);
+
+-- One row per distinct artifact, verified once.
+CREATE TABLE IF NOT EXISTS artifacts (
+    artifact_key VARCHAR,
+    kind         VARCHAR,
+    raw_sha256   VARCHAR,
+    artifact_id  VARCHAR,
+    issuer       VARCHAR,
+    subject      VARCHAR,
+    audience     VARCHAR,   -- comma-separated when the token lists several
+    azp          VARCHAR,
+    kid          VARCHAR,
+    alg          VARCHAR,
+    issued_at    TIMESTAMP,
+    not_before   TIMESTAMP,
+    expires_at   TIMESTAMP,
+    header       VARCHAR,   -- decoded JSON header
+    claims       VARCHAR,   -- decoded JSON claims
+    sig_status   VARCHAR,   -- valid, invalid, unknown-key, unverifiable, malformed
+    signer_fp    VARCHAR,
+    verify_note  VARCHAR
+);
+
+-- The raw artifact, kept so that a re-run with other keys can verify again.
+-- Never printed by forgehunt; a token's signature is a credential.
+CREATE TABLE IF NOT EXISTS artifact_raw (
+    artifact_key VARCHAR,
+    raw          VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS findings (
+    rule_id      VARCHAR,
+    level        VARCHAR,
+    title        VARCHAR,
+    kind         VARCHAR,
+    artifact_key VARCHAR,
+    artifact_id  VARCHAR,
+    issuer       VARCHAR,
+    subject      VARCHAR,
+    signer_fp    VARCHAR,
+    first_seen   TIMESTAMP,
+    last_seen    TIMESTAMP,
+    sightings    BIGINT,
+    accepted     BIGINT,
+    observers    VARCHAR[],
+    principals   VARCHAR[],
+    client_ips   VARCHAR[],
+    reason       VARCHAR,
+    coverage     VARCHAR,
+    evidence     STRUCT(file VARCHAR, line BIGINT)[],
+    status       VARCHAR,
+    note         VARCHAR
+);
+
+-- Analysts' triage marks, kept apart from findings so that re-running the
+-- rules never loses them.
+CREATE TABLE IF NOT EXISTS triage (
+    rule_id      VARCHAR,
+    artifact_key VARCHAR,
+    status       VARCHAR,   -- open, forged, benign, needs-review
+    note         VARCHAR,
+    updated_at   TIMESTAMP,
+    PRIMARY KEY (rule_id, artifact_key)
+);
+
+CREATE TABLE IF NOT EXISTS rule_runs (
+    rule_id  VARCHAR,
+    source   VARCHAR,
+    status   VARCHAR,   -- ok, error, skipped
+    hits     BIGINT,
+    error    VARCHAR,
+    millis   BIGINT
+);

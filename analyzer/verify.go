@@ -1,0 +1,205 @@
+package analyzer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/forgehunt/forgehunt/analyzer/jwtcheck"
+	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// Signature statuses of an artifact.
+const (
+	SigValid        = "valid"
+	SigInvalid      = "invalid"
+	SigUnknownKey   = "unknown-key"
+	SigUnverifiable = "unverifiable"
+	SigMalformed    = "malformed"
+)
+
+// ArtifactRow is one row of the artifacts table.
+type ArtifactRow struct {
+	ArtifactKey, Kind, RawSHA256, ArtifactID, Issuer, Subject, Audience, AZP string
+	KID, Alg                                                                 string
+	IssuedAt, NotBefore, ExpiresAt                                           time.Time
+	Header, Claims                                                           string
+	SigStatus, SignerFP, VerifyNote                                          string
+	raw                                                                      string
+}
+
+var artifactsSchema = arrow.NewSchema([]arrow.Field{
+	strField("artifact_key"), strField("kind"), strField("raw_sha256"), strField("artifact_id"),
+	strField("issuer"), strField("subject"), strField("audience"), strField("azp"), strField("kid"),
+	strField("alg"), tsField("issued_at"), tsField("not_before"), tsField("expires_at"),
+	strField("header"), strField("claims"), strField("sig_status"), strField("signer_fp"),
+	strField("verify_note"),
+}, nil)
+
+var artifactRawSchema = arrow.NewSchema([]arrow.Field{strField("artifact_key"), strField("raw")}, nil)
+
+func strField(n string) arrow.Field {
+	return arrow.Field{Name: n, Type: arrow.BinaryTypes.String, Nullable: true}
+}
+func tsField(n string) arrow.Field {
+	return arrow.Field{Name: n, Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true}
+}
+
+// VerifyArtifact decodes a raw artifact without trusting it and verifies it
+// against the key set. Only JWTs are verifiable so far; other kinds come back
+// unverifiable.
+func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
+	sum := sha256.Sum256([]byte(raw))
+	row := ArtifactRow{ArtifactKey: key, Kind: kind, RawSHA256: hex.EncodeToString(sum[:]), raw: raw}
+	if kind != record.KindJWT {
+		row.SigStatus = SigUnverifiable
+		row.VerifyNote = "no verifier for kind " + kind
+		return row
+	}
+	tok, err := jwtcheck.Decode(raw)
+	if err != nil {
+		row.SigStatus = SigMalformed
+		row.VerifyNote = record.Escape(err.Error())
+		return row
+	}
+	row.ArtifactID = tok.JTI
+	row.Issuer = tok.Issuer
+	row.Subject = tok.Subject
+	row.Audience = strings.Join(tok.Audience, ",")
+	row.AZP = tok.AZP
+	row.KID = tok.Kid
+	row.Alg = tok.Alg
+	row.IssuedAt, row.NotBefore, row.ExpiresAt = tok.IssuedAt, tok.NotBefore, tok.ExpiresAt
+	row.Header, row.Claims = tok.HeaderJSON, tok.ClaimsJSON
+	res := jwtcheck.Verify(raw, tok, set)
+	row.SigStatus, row.SignerFP, row.VerifyNote = res.Status, res.SignerFP, res.Note
+	return row
+}
+
+// idOnlyArtifact is the row of an artifact known only by its id.
+func idOnlyArtifact(key string, s *record.Sighting) ArtifactRow {
+	return ArtifactRow{
+		ArtifactKey: key, Kind: s.Kind, ArtifactID: s.ArtifactID, Issuer: s.Issuer,
+		SigStatus: SigUnverifiable, VerifyNote: "the log holds only the id; the verifier's acceptance is the evidence",
+	}
+}
+
+type verifyJob struct {
+	key, kind, raw string
+	out            *artifactCollector
+}
+
+// verifierPool verifies artifacts on all cores.
+type verifierPool struct {
+	keys []*keys.Key
+	jobs chan verifyJob
+	wg   sync.WaitGroup
+}
+
+func newVerifierPool(set []*keys.Key, workers int) *verifierPool {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := &verifierPool{keys: set, jobs: make(chan verifyJob, 4*workers)}
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range p.jobs {
+				j.out.add(VerifyArtifact(j.key, j.kind, j.raw, p.keys))
+			}
+		}()
+	}
+	return p
+}
+
+func (p *verifierPool) submit(j verifyJob) {
+	j.out.pending.Add(1)
+	p.jobs <- j
+}
+
+func (p *verifierPool) close() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+// artifactCollector gathers the verified artifacts of one input file.
+type artifactCollector struct {
+	pending sync.WaitGroup
+	mu      sync.Mutex
+	rows    []ArtifactRow
+}
+
+func (c *artifactCollector) add(r ArtifactRow) {
+	c.mu.Lock()
+	c.rows = append(c.rows, r)
+	c.mu.Unlock()
+	c.pending.Done()
+}
+
+func (c *artifactCollector) addNow(r ArtifactRow) {
+	c.mu.Lock()
+	c.rows = append(c.rows, r)
+	c.mu.Unlock()
+}
+
+// wait returns every row once all submitted verifications finished.
+func (c *artifactCollector) wait() []ArtifactRow {
+	c.pending.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rows
+}
+
+// artifactBatches builds the artifacts and artifact_raw batches of rows.
+func artifactBatches(rows []ArtifactRow) (arts, raws arrow.RecordBatch) {
+	mem := memory.DefaultAllocator
+	ab := array.NewRecordBuilder(mem, artifactsSchema)
+	defer ab.Release()
+	rb := array.NewRecordBuilder(mem, artifactRawSchema)
+	defer rb.Release()
+	f := ab.Fields()
+	for i := range rows {
+		r := &rows[i]
+		for j, v := range []string{r.ArtifactKey, r.Kind, r.RawSHA256, r.ArtifactID, r.Issuer, r.Subject, r.Audience, r.AZP, r.KID, r.Alg} {
+			appendStr(f[j], v)
+		}
+		appendTime(f[10], r.IssuedAt)
+		appendTime(f[11], r.NotBefore)
+		appendTime(f[12], r.ExpiresAt)
+		for j, v := range []string{r.Header, r.Claims, r.SigStatus, r.SignerFP, r.VerifyNote} {
+			appendStr(f[13+j], v)
+		}
+		if r.raw != "" {
+			appendStr(rb.Field(0), r.ArtifactKey)
+			appendStr(rb.Field(1), r.raw)
+		}
+	}
+	return ab.NewRecordBatch(), rb.NewRecordBatch()
+}
+
+func appendStr(b array.Builder, v string) {
+	sb := b.(*array.StringBuilder)
+	if v == "" {
+		sb.AppendNull()
+		return
+	}
+	sb.Append(v)
+}
+
+func appendTime(b array.Builder, t time.Time) {
+	tb := b.(*array.TimestampBuilder)
+	if t.IsZero() {
+		tb.AppendNull()
+		return
+	}
+	tb.Append(arrow.Timestamp(t.UnixMicro()))
+}

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/forgehunt/forgehunt/analyzer"
+	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/rules"
+)
+
+const huntHelp = `Usage: forgehunt hunt --key FILE [flags] PATH...
+
+Ingest logs (files, directories, globs; .gz and .zst too), verify every
+distinct token once against the given keys, match tokens against the issuer's
+own issuance log, run the detection rules and print the findings.
+
+Keys:
+  --key FILE            exposed key: PEM public key, certificate, private key
+                        (only its public half is used), JWK or JWKS; repeatable
+  --trusted-key FILE    key legitimately in use and not exposed; repeatable
+  --hmac-secret FILE    an exposed HMAC secret (the file's bytes); repeatable
+  --exposed-from TIME   when the exposure began (RFC 3339)
+  --revoked-at TIME     when the exposed key was revoked (RFC 3339)
+
+Input:
+  --input-format NAME   read every file as NAME instead of detecting it
+                        (see 'forgehunt formats')
+  --observer NAME       name of the service whose logs these are
+  --field-map K=V       read logical field K from JSON key V (token, time,
+                        client_ip, user_agent, observer, principal, status,
+                        method, path, issuer_base); repeatable
+  --tz ZONE             time zone of timestamps that carry none (default UTC)
+
+Case and rules:
+  --case FILE           keep the case in FILE (DuckDB) to triage or re-run;
+                        default: in memory
+  --rules DIR           add the rules in DIR (*.yml); repeatable
+  --rule ID             run only this rule; repeatable
+  --exclude-rule ID     do not run this rule; repeatable
+  --match-tolerance D   issue-time tolerance of a weak match (default 2s)
+  --ledger-gap D        shortest ledger silence called a gap (default 30m)
+
+Output:
+  --format FMT          table, jsonl or json (default table)
+  --out FILE            write findings to FILE instead of standard output
+  --min-level LEVEL     show findings at or above LEVEL (default informational)
+  --fail-on LEVEL       exit 1 when a finding is at or above LEVEL
+                        (default low; 'none' never fails)
+  --quiet               no summary on standard error
+
+Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error.
+
+Example:
+  forgehunt hunt --key leaked.pem --trusted-key jwks.json \
+      --exposed-from 2026-03-03T00:00:00Z --revoked-at 2026-03-06T12:00:00Z \
+      --case incident.duckdb --format jsonl logs/
+`
+
+// huntConfig is a parsed hunt command line.
+type huntConfig struct {
+	exposed, trusted, hmac    stringList
+	exposedFrom, revokedAt    time.Time
+	inputFormat, observer, tz string
+	fieldMap                  stringList
+	casePath                  string
+	ruleDirs, only, exclude   stringList
+	settings                  analyzer.Settings
+	format, out               string
+	minLevel, failOn          string
+	quiet                     bool
+	paths                     []string
+}
+
+func parseHunt(env *env, args []string) (*huntConfig, error) {
+	c := &huntConfig{}
+	fs := newFlagSet(env, "hunt", huntHelp)
+	fs.Var(&c.exposed, "key", "")
+	fs.Var(&c.trusted, "trusted-key", "")
+	fs.Var(&c.hmac, "hmac-secret", "")
+	exposedFrom := fs.String("exposed-from", "", "")
+	revokedAt := fs.String("revoked-at", "", "")
+	fs.StringVar(&c.inputFormat, "input-format", "", "")
+	fs.StringVar(&c.observer, "observer", "", "")
+	fs.Var(&c.fieldMap, "field-map", "")
+	fs.StringVar(&c.tz, "tz", "", "")
+	fs.StringVar(&c.casePath, "case", "", "")
+	fs.Var(&c.ruleDirs, "rules", "")
+	fs.Var(&c.only, "rule", "")
+	fs.Var(&c.exclude, "exclude-rule", "")
+	fs.DurationVar(&c.settings.MatchTolerance, "match-tolerance", 0, "")
+	fs.DurationVar(&c.settings.LedgerGap, "ledger-gap", 0, "")
+	fs.StringVar(&c.format, "format", "table", "")
+	fs.StringVar(&c.out, "out", "", "")
+	fs.StringVar(&c.minLevel, "min-level", "informational", "")
+	fs.StringVar(&c.failOn, "fail-on", "low", "")
+	fs.BoolVar(&c.quiet, "quiet", false, "")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, handleFlagErr(env, err, huntHelp)
+	}
+	c.paths = paths
+	if len(c.exposed) == 0 && len(c.hmac) == 0 {
+		return nil, usagef("no exposed key: give one with --key FILE (or --hmac-secret FILE)")
+	}
+	if len(c.paths) == 0 {
+		return nil, usagef("no logs to hunt in: give files or directories after the flags")
+	}
+	for _, t := range []struct {
+		name string
+		in   string
+		out  *time.Time
+	}{{"--exposed-from", *exposedFrom, &c.exposedFrom}, {"--revoked-at", *revokedAt, &c.revokedAt}} {
+		if t.in == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.in)
+		if err != nil {
+			return nil, usagef("%s %q is not an RFC 3339 time such as 2026-03-06T12:00:00Z", t.name, t.in)
+		}
+		*t.out = v.UTC()
+	}
+	if err := checkFormat(c.format, "table", "jsonl", "json"); err != nil {
+		return nil, err
+	}
+	if rules.LevelRank(c.minLevel) < 0 {
+		return nil, usagef("--min-level %q is not one of %s", c.minLevel, strings.Join(rules.Levels, ", "))
+	}
+	if c.failOn != "none" && rules.LevelRank(c.failOn) < 0 {
+		return nil, usagef("--fail-on %q is not one of %s or none", c.failOn, strings.Join(rules.Levels, ", "))
+	}
+	return c, nil
+}
+
+func checkFormat(f string, known ...string) error {
+	for _, k := range known {
+		if f == k {
+			return nil
+		}
+	}
+	return usagef("--format %q is not one of %s", f, strings.Join(known, ", "))
+}
+
+// loadKeys reads every key file of the hunt.
+func (c *huntConfig) loadKeys() ([]*keys.Key, error) {
+	var set []*keys.Key
+	for _, path := range c.exposed {
+		ks, err := keys.LoadFile(path, keys.RoleExposed)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, ks...)
+	}
+	for _, path := range c.hmac {
+		k, err := keys.LoadHMACSecret(path, keys.RoleExposed)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, k)
+	}
+	for _, path := range c.trusted {
+		ks, err := keys.LoadFile(path, keys.RoleTrusted)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, ks...)
+	}
+	return keys.Dedupe(set), nil
+}
+
+func (c *huntConfig) recordOptions() (record.Options, error) {
+	o := record.Options{Observer: c.observer}
+	if c.tz != "" {
+		loc, err := time.LoadLocation(c.tz)
+		if err != nil {
+			return o, usagef("--tz %q: %v", c.tz, err)
+		}
+		o.Location = loc
+	}
+	if len(c.fieldMap) > 0 {
+		o.FieldMap = map[string]string{}
+		for _, kv := range c.fieldMap {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || v == "" {
+				return o, usagef("--field-map %q is not KEY=JSON_KEY", kv)
+			}
+			o.FieldMap[k] = v
+		}
+	}
+	return o, nil
+}
+
+// loadRules returns the rules of the run and the load errors of broken ones.
+func (c *huntConfig) loadRules() ([]*rules.Rule, []*rules.LoadError, error) {
+	builtin, errs := rules.Builtin()
+	var user []*rules.Rule
+	for _, dir := range c.ruleDirs {
+		rs, es := rules.LoadDir(dir)
+		user = append(user, rs...)
+		errs = append(errs, es...)
+	}
+	selected, err := rules.Select(rules.Merge(builtin, user), c.only, c.exclude)
+	if err != nil {
+		return nil, errs, usageError{err.Error()}
+	}
+	return selected, errs, nil
+}
+
+// huntResult is what a hunt produced.
+type huntResult struct {
+	ingest   *analyzer.IngestSummary
+	runs     []analyzer.RuleRun
+	findings []analyzer.Finding
+	keys     []*keys.Key
+	loadErrs []*rules.LoadError
+	elapsed  time.Duration
+}
+
+// hunt runs the whole job for c, printing progress to env.stderr when it is
+// a terminal.
+func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
+	start := time.Now()
+	set, err := c.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	ropts, err := c.recordOptions()
+	if err != nil {
+		return nil, err
+	}
+	ruleSet, loadErrs, err := c.loadRules()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := analyzer.OpenCase(ctx, c.casePath)
+	if err != nil {
+		return nil, err
+	}
+	defer cs.Close()
+	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt}); err != nil {
+		return nil, fmt.Errorf("recording keys: %w", err)
+	}
+	progress := isTerminal(env.stderr) && !c.quiet
+	opts := analyzer.IngestOptions{Format: c.inputFormat, Record: ropts}
+	if progress {
+		opts.Progress = func(r analyzer.SourceResult) {
+			fmt.Fprintf(env.stderr, "\r\033[K  read %s", record.Excerpt(r.Path, 80))
+		}
+	}
+	sum, err := cs.Ingest(ctx, c.paths, set, opts)
+	if progress {
+		fmt.Fprint(env.stderr, "\r\033[K")
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return nil, err
+		}
+		if sum == nil {
+			return nil, usageError{err.Error()}
+		}
+		return nil, err
+	}
+	runs, err := cs.Analyze(ctx, ruleSet, c.settings)
+	if err != nil {
+		return nil, err
+	}
+	findings, err := cs.Findings(ctx, c.minLevel)
+	if err != nil {
+		return nil, err
+	}
+	return &huntResult{ingest: sum, runs: runs, findings: findings, keys: set, loadErrs: loadErrs, elapsed: time.Since(start)}, nil
+}
+
+func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
+	c, err := parseHunt(env, args)
+	if err != nil {
+		return exitError, err
+	}
+	res, err := hunt(ctx, env, c)
+	if err != nil {
+		return exitError, err
+	}
+	var w io.Writer = env.stdout
+	if c.out != "" {
+		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return exitError, err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := writeFindings(w, c.format, res.findings, isTerminal(w) && c.out == ""); err != nil {
+		return exitError, err
+	}
+	if !c.quiet {
+		writeSummary(env.stderr, res, c.casePath)
+	}
+	failed := len(res.loadErrs) > 0
+	for _, r := range res.runs {
+		if r.Err != nil {
+			failed = true
+		}
+	}
+	if failed {
+		return exitError, nil
+	}
+	if c.failOn != "none" {
+		for _, f := range res.findings {
+			if rules.LevelRank(f.Level) >= rules.LevelRank(c.failOn) {
+				return exitFindings, nil
+			}
+		}
+	}
+	return exitOK, nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/forgehunt/forgehunt/analyzer"
+	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/rules"
+)
+
+// writeFindings prints findings in the chosen format.
+func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool) error {
+	switch format {
+	case "jsonl":
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for i := range fs {
+			if err := enc.Encode(&fs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "json":
+		if fs == nil {
+			fs = []analyzer.Finding{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(fs)
+	default:
+		return writeTable(w, fs, color)
+	}
+}
+
+var levelColor = map[string]string{
+	"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "informational": "\033[2m",
+}
+
+func writeTable(w io.Writer, fs []analyzer.Finding, color bool) error {
+	if len(fs) == 0 {
+		_, err := fmt.Fprintln(w, "No findings.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEVEL\tRULE\tSUBJECT\tJTI\tFIRST SEEN\tSEEN\tACCEPTED\tOBSERVERS\tCOVERAGE")
+	for _, f := range fs {
+		level := f.Level
+		if color {
+			level = levelColor[f.Level] + f.Level + "\033[0m"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", level, f.RuleID,
+			cell(f.Subject, 24), cell(f.ArtifactID, 13), timeCell(f.FirstSeen), f.Sightings, f.Accepted,
+			cell(strings.Join(f.Observers, ","), 32), f.Coverage)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d finding(s). Each finding's reason and evidence: --format jsonl; triage: forgehunt tui --case FILE\n", len(fs))
+	return err
+}
+
+// cell escapes untrusted text for the terminal and bounds its width.
+func cell(s string, n int) string {
+	if s == "" {
+		return "-"
+	}
+	s = record.Escape(s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func timeCell(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// writeSummary prints what the run did: sources, rejects, artifacts, rules.
+func writeSummary(w io.Writer, res *huntResult, casePath string) {
+	var read, skipped, partial int
+	var sightings, issuances, rejects, artifacts int64
+	formats := map[string]int{}
+	for _, s := range res.ingest.Sources {
+		switch {
+		case s.Skipped != "":
+			skipped++
+		default:
+			read++
+			formats[s.Format]++
+		}
+		if s.ReadErr != nil {
+			partial++
+		}
+		sightings += s.Sightings
+		issuances += s.Issuances
+		rejects += s.Rejects
+		artifacts += s.Artifacts
+	}
+	names := make([]string, 0, len(formats))
+	for f, n := range formats {
+		names = append(names, fmt.Sprintf("%s %d", f, n))
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "\nforgehunt: %d key(s); read %d file(s) (%s) in %s\n", len(res.keys), read, strings.Join(names, ", "), res.elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
+	for _, s := range res.ingest.Sources {
+		if s.Skipped != "" {
+			fmt.Fprintf(w, "  skipped %s: %s\n", record.Escape(s.Path), record.Escape(s.Skipped))
+		} else if s.ReadErr != nil {
+			fmt.Fprintf(w, "  partial %s: %s (the %d records before it are kept)\n", record.Escape(s.Path), record.Escape(s.ReadErr.Error()), s.Records())
+		}
+	}
+	if rejects > 0 {
+		hint := "forgehunt query --case FILE 'SELECT * FROM rejects'"
+		if casePath != "" {
+			hint = fmt.Sprintf("forgehunt query --case %s 'SELECT * FROM rejects'", casePath)
+		}
+		fmt.Fprintf(w, "  %d record(s) could not be parsed; see them with: %s\n", rejects, hint)
+	}
+	byLevel := map[string]int{}
+	for _, f := range res.findings {
+		byLevel[f.Level]++
+	}
+	var lv []string
+	for i := len(rules.Levels) - 1; i >= 0; i-- {
+		if n := byLevel[rules.Levels[i]]; n > 0 {
+			lv = append(lv, fmt.Sprintf("%d %s", n, rules.Levels[i]))
+		}
+	}
+	ran, failed := 0, 0
+	for _, r := range res.runs {
+		if r.Err != nil {
+			failed++
+			fmt.Fprintf(w, "  rule %s failed: %s\n", r.Rule.ID, record.Escape(r.Err.Error()))
+		} else {
+			ran++
+		}
+	}
+	for _, e := range res.loadErrs {
+		fmt.Fprintf(w, "  rule file %s not loaded: %s\n", e.Source, record.Escape(e.Err.Error()))
+	}
+	fmt.Fprintf(w, "  rules: %d ran, %d failed, %d not loaded; findings: %s\n", ran, failed, len(res.loadErrs), orNone(strings.Join(lv, ", ")))
+	if casePath != "" {
+		fmt.Fprintf(w, "  case saved to %s (triage: forgehunt tui --case %s)\n", casePath, casePath)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

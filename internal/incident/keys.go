@@ -1,0 +1,70 @@
+package incident
+
+// Test keys made for this generator (openssl genpkey, RSA 2048, PKCS#8). They
+// sign only synthetic tokens and are published here on purpose: the demo hands
+// the exposed one to forgehunt as "leaked". Never trust them anywhere.
+
+// exposedKeyPEM is the private key of kid "acme-2025", the key that leaks.
+const exposedKeyPEM = `
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCV79kPXoL66Ujd
+z9E9f+bhWuzpP6k3rZjIcRfSY2ea14ecFDVLwmUYAKhFUxagAPn8iRpjjFOul99v
+suirzAqT8bVBngvnzZ7tznW+5ybrplHD0YxMkcpcNFjewRHQRa33osArcXSV3g+L
+D/ENprx6daULI4sJMRdmBF4gLg3u35VdXc2bBDppb0nO4Iwu3HB/TjV8sS7YS0YL
+ehH5P8py8Orc4q1agh7yYPHmnTmVzOL0mOfyg6oXWHUVDR2dDaJ2HRv9f1XdVMTJ
+mxtoz9P7omyWcn2/lBoJ7STVSBtGtAbELA9gGb3ukQQr9P7Buu2K2LO4xF3GCxsO
+3ixeDUy5AgMBAAECggEAHkOyGCCXJqdlDmTO0u+Yvl84l+JCOVtgjgEJ8m0fMgmU
+NWR814RvHHexf4DEfdqEmz1fZr2h/IlqT+UYgujmL7Onxw1sUMdX759vc++7kvBY
+68JF5AS/iHoGgDwPaO9PrL8ctAgsJL4UfBjlKsC/paZOgJ+Vhm7yzqRODYfORytp
+9JTL0g8ZutrAhJI2VnjG/gqRlsGXNUObl7AW3QDDaRQU61NylI3QjNG6jfR9ZmoN
+JkZ5+wOoZ6unt8hGl97t1i6530xtSMUO6Qcyu+rwJD9RSimRqdcGNbZE1vfb0SGt
+7RyRW/dNkKCjDmEG16ZVYrPW48g/9zRn/G5cGcuTwwKBgQDSMSH8noxdPckT5tIw
+LzJDrpsHwhLwAuUm1VZ8w4UmyOm6qGUbwUNMHl9P42c0TdVfjNWQWQefzvcXi/59
+cwSu6tDs4s5udCoKpY3H+2KvJWqL/Pu90QEtLl776NkhS5UP6A1QdGyFC3bcxJv/
+jB4F8SHM6JsqKKYXsixIzXhvwwKBgQC2nQNeNhwyZfUpAINEe3VQugcWSYfEw1Pb
+M8jApN21BDWTUaMudR3xNVyXJwV1jfRx2zS2O1Vnt+BqGJyOiBOK6h833FKqweFX
+GsBRjsbFsrBBt/mroh6eKFNi6GAZTXbmPYn6BX1B3ixScU1/WKgAobtIeK++IPZz
+WLOezbYl0wKBgQDRQ9lyiOd2bW0kQ0pAbry8ZboznyT7j+ZVI1FYJdELLDyHeeAw
+Idm+jv6VqvG1QUiOOMjnTbwpfwTCjL5yZ3DiNSaMscKUdVLmBq2BzOYTOk050kVQ
+ViW1tdUbOFf0ritaCs42q7LfQuq0IYqugfHiOJBOUccp0g6KyPkOAoNFwQKBgCee
+u1tWbBm3K1DBDrnt+08PfXglbfKP2oLFonnBi2S5zBHxdXEf8eYiiLs2uSV/LhkB
+0Vb0WpxNNcBvJJB8D5llIG7TO5BWzlhCspU/X/sGwN0RWHcXjoMMBsN/3VHAD9r2
+YRhA1qNS29TrRkAp8RFqBaM8pAyhRDdUeGws/6cHAoGAb7Tt00Sz9DPc1L/tq+Dd
+zszbWSQYHPLdS70s7b9D11d5w4Egs6QYn/UD03m2FD3jc5cH77n7rFYQnjpPa8nA
+q9ZdV9uMZIJkdFpz/R+AUatFroA5mWqnuEs0NR6gPR1hqkgSZngkOxHplK7GS9TB
+NMGv+JCquD0afNh7omW7yZQ=
+-----END PRIVATE KEY-----
+`
+
+// trustedKeyPEM is the private key of kid "acme-2026", the key the issuer
+// rotated to.
+const trustedKeyPEM = `
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDQ458OBUmd3FcZ
+E5T1nidyr1R/aMOai5yPRxs31I/MAtKAhaA5X5EMhj+DV9ebQgTnDXI05b/DYbho
+sojU0dFYpsfdqWV/HyU1ZK3Ni1PBeve9ohcU4f0AX8HvXfYMo+YFxeQv3ORt0f+z
+T505B+qp4xFc6z09CEtYrBX/zMuKmS8pw/nNXVuwCTG83rEPxcoEbahxkSrh5ueo
+5iwk2byddO2gICYprc1QrvWSP8N74LfvekG1tE7ZY58yrQom/x16WfmYhcCA2wAU
+5QyEY5m6wGDW0I6QJR6MHIvZV0+X0c+kczuRYcT8VSNBjSWT6E8zmghSkXoNDA8e
+DfgIBJtNAgMBAAECggEADHvqE9evjmJuhyZjMum0kFdXrLSpaglZfjug7g2DWY06
+oOk7iepC/DViwtoDXflMWzWzw2MOuqHSuFkhMdznTs3K6J243efR3LbLZ1siEpBj
+kX8IM5yM9xKB/+kE7Tz3YJVy3YRtV33jMwd5TUECnoweS8gYVRczj5VbTDokWQBS
+ieLcmyWalalWv7QqVzS+2GyusgaQhwr9+ZSJHS4BmBUFITtccd1dbDl/M3XvW4CK
+2jCi/+S368njkQik3g7s9ur4x1fGMM4VvF26/iOjoe8Ywh67LJtFYPCZ7yy9mp5c
+WyqALID+QAEz2PSIYl3ns3ui1xk6emRYOgjabYIQ+QKBgQDs2uzbzN+QZN/FJkzx
+LZPbSdp/TioDKeaN06qhFKYdHI5pI/9ybqwpMUyISWGJZPS8CuUTykexdyXuN+i3
+5QsRc5IpHb8X3q7neh2mDeb0gquP13RWKbNGgIpkBrniwAAO0fqwCZHn/YcI4/6K
+oQPVJFqDCyoIcVEnI5MtjLTIhQKBgQDhxgPXKsg5cOmSsMByU1xdRlA5UVWR21wq
+JdqVuCMaCDBYL9H2yrBhI4YV905MjtT0NtbjA8XoujZISzIAnAAreZs9/I/RuT4m
+M+drcFFsqUlnDPSz+XXAC0+Pxs5UQqtfPMnt2TUSzahAsGBbZHhEsz9vI51kyjJP
+y3r5IBXmKQKBgQDhpeAptxD2G2QkCs0ap/VI4R9MUUctJGoFjDXuqCFpcp8qA6WF
+e3KA+/qRjHdj0c5mp2p+ZCPRKlX0kUcgixD0W0pP6Yr4TqoK1QgR/wScxTB1JSos
+PCYTcLpneRD2uTxU4i8WLsfWYG6ZRbxmjed809l3Jtewm2RZCUdaCcbhkQKBgChu
+JVHqv2BJ8AnszQmsE+ZAKS2aexBbj+2cScB18RNAVCf2qErhkSRUEDbuyn67NTdm
+eqS8kDxU3FOl45ZoWT9vz3USPU75NT/yG4cJ3grvZc2mbEuuaH+zhtPgbiJ4reeo
+IyEMvIxZd7/d1eOH4mGrF7j3T8A01T2k2qiyLjnBAoGAZKGU0LVvmZMRZxDgPYNi
+A4CJEy7EjiyYcwongdtNxQ1QEteTe32o3Q++DD1gar1pdT0Uy0fST4gtRpouQIzg
+XvdLZMEOPn+4I2W6eI3rnJdm3pxdGdG9pTbUU6vyeEghOynklAnsBid9+/6ndpx+
+U/rzRGA6sIDbg9f0AlZcydQ=
+-----END PRIVATE KEY-----
+`

@@ -1,0 +1,243 @@
+package parsers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// Arrow schemas of the tables parsers fill. Their column order is the DuckDB
+// tables' column order (the analyzer creates the tables from them).
+var (
+	tsType = &arrow.TimestampType{Unit: arrow.Microsecond}
+
+	SightingsSchema = arrow.NewSchema([]arrow.Field{
+		str("artifact_key"), str("kind"), ts("observed_at"), str("source"), str("observer"),
+		str("principal"), str("client_ip"), str("user_agent"), str("action"), str("outcome"),
+		str("attrs"), str("src_file"), i64("src_line"), str("src_format"),
+	}, nil)
+
+	IssuancesSchema = arrow.NewSchema([]arrow.Field{
+		str("kind"), str("issuer"), str("artifact_id"), str("raw_sha256"), str("subject"),
+		str("audience"), str("key_ref"), ts("issued_at"), ts("expires_at"), str("attrs"),
+		str("src_file"), i64("src_line"), str("src_format"),
+	}, nil)
+
+	RejectsSchema = arrow.NewSchema([]arrow.Field{
+		str("src_file"), i64("src_line"), str("src_format"), str("reason"), str("excerpt"),
+	}, nil)
+)
+
+func str(name string) arrow.Field { return arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true} }
+func i64(name string) arrow.Field { return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64, Nullable: true} }
+func ts(name string) arrow.Field  { return arrow.Field{Name: name, Type: tsType, Nullable: true} }
+
+// MaxExcerpt bounds the excerpt stored with a reject.
+const MaxExcerpt = 512
+
+// ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its bytes.
+func ArtifactKey(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// IDArtifactKey is the key of an artifact known only by id: "<kind>:<issuer>:<id>".
+func IDArtifactKey(kind, issuer, id string) string {
+	return kind + ":" + issuer + ":" + id
+}
+
+// Table names the Arrow batches a Batcher emits.
+type Table string
+
+const (
+	TableSightings Table = "sightings"
+	TableIssuances Table = "issuances"
+	TableRejects   Table = "rejects"
+)
+
+// Counts are the records a Batcher received.
+type Counts struct {
+	Sightings, Issuances, Rejects int64
+	First, Last                   time.Time // time range of sightings and issuances
+	LastLine                      int64     // highest source line seen
+}
+
+// Batcher is a record.Sink that normalizes records into Arrow record batches
+// of at most BatchRows rows and hands each full batch to Flush. It is used by
+// one goroutine (one input file).
+type Batcher struct {
+	// Flush receives each batch; it must Release it. An error stops nothing
+	// here: the batcher keeps it and returns it from Close.
+	Flush func(Table, arrow.RecordBatch) error
+	// NewArtifact, if set, is called with each sighting and its artifact key,
+	// before the raw value (if any) is dropped.
+	NewArtifact func(key string, s *record.Sighting)
+	BatchRows   int
+
+	sightings, issuances, rejects *array.RecordBuilder
+	nS, nI, nR                    int
+	counts                        Counts
+	err                           error
+}
+
+// NewBatcher returns a batcher using the default memory allocator.
+func NewBatcher(flush func(Table, arrow.RecordBatch) error) *Batcher {
+	mem := memory.DefaultAllocator
+	return &Batcher{
+		Flush:     flush,
+		BatchRows: 64 << 10,
+		sightings: array.NewRecordBuilder(mem, SightingsSchema),
+		issuances: array.NewRecordBuilder(mem, IssuancesSchema),
+		rejects:   array.NewRecordBuilder(mem, RejectsSchema),
+	}
+}
+
+// Counts reports what was received so far.
+func (b *Batcher) Counts() Counts { return b.counts }
+
+func (b *Batcher) seen(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if b.counts.First.IsZero() || t.Before(b.counts.First) {
+		b.counts.First = t
+	}
+	if t.After(b.counts.Last) {
+		b.counts.Last = t
+	}
+}
+
+// Sighting implements record.Sink.
+func (b *Batcher) Sighting(s *record.Sighting) {
+	var key string
+	if s.Raw != "" {
+		key = ArtifactKey(s.Raw)
+	} else {
+		key = IDArtifactKey(s.Kind, s.Issuer, s.ArtifactID)
+	}
+	if b.NewArtifact != nil {
+		b.NewArtifact(key, s)
+	}
+	f := b.sightings.Fields()
+	putStr(f[0], key)
+	putStr(f[1], s.Kind)
+	putTime(f[2], s.ObservedAt)
+	putStr(f[3], s.Source)
+	putStr(f[4], record.Escape(s.Observer))
+	putStr(f[5], record.Escape(s.Principal))
+	putStr(f[6], record.Escape(s.ClientIP))
+	putStr(f[7], record.Escape(s.UserAgent))
+	putStr(f[8], record.Escape(s.Action))
+	putStr(f[9], s.Outcome)
+	putStr(f[10], s.Attrs)
+	putStr(f[11], s.Pos.File)
+	f[12].(*array.Int64Builder).Append(s.Pos.Line)
+	putStr(f[13], s.Pos.Format)
+	b.counts.Sightings++
+	b.counts.LastLine = max(b.counts.LastLine, s.Pos.Line)
+	b.seen(s.ObservedAt)
+	if b.nS++; b.nS >= b.BatchRows {
+		b.flush(TableSightings)
+	}
+}
+
+// Issuance implements record.Sink.
+func (b *Batcher) Issuance(is *record.Issuance) {
+	f := b.issuances.Fields()
+	putStr(f[0], is.Kind)
+	putStr(f[1], is.Issuer)
+	putStr(f[2], is.ArtifactID)
+	putStr(f[3], is.RawSHA256)
+	putStr(f[4], is.Subject)
+	putStr(f[5], is.Audience)
+	putStr(f[6], is.KeyRef)
+	putTime(f[7], is.IssuedAt)
+	putTime(f[8], is.ExpiresAt)
+	putStr(f[9], is.Attrs)
+	putStr(f[10], is.Pos.File)
+	f[11].(*array.Int64Builder).Append(is.Pos.Line)
+	putStr(f[12], is.Pos.Format)
+	b.counts.Issuances++
+	b.counts.LastLine = max(b.counts.LastLine, is.Pos.Line)
+	b.seen(is.IssuedAt)
+	if b.nI++; b.nI >= b.BatchRows {
+		b.flush(TableIssuances)
+	}
+}
+
+// Reject implements record.Sink. The excerpt is truncated and escaped here.
+func (b *Batcher) Reject(r *record.Reject) {
+	f := b.rejects.Fields()
+	putStr(f[0], r.Pos.File)
+	f[1].(*array.Int64Builder).Append(r.Pos.Line)
+	putStr(f[2], r.Pos.Format)
+	putStr(f[3], record.Escape(r.Reason))
+	putStr(f[4], record.Excerpt(r.Excerpt, MaxExcerpt))
+	b.counts.Rejects++
+	b.counts.LastLine = max(b.counts.LastLine, r.Pos.Line)
+	if b.nR++; b.nR >= b.BatchRows {
+		b.flush(TableRejects)
+	}
+}
+
+func (b *Batcher) flush(t Table) {
+	var rb *array.RecordBuilder
+	switch t {
+	case TableSightings:
+		rb, b.nS = b.sightings, 0
+	case TableIssuances:
+		rb, b.nI = b.issuances, 0
+	default:
+		rb, b.nR = b.rejects, 0
+	}
+	rec := rb.NewRecordBatch()
+	if rec.NumRows() == 0 {
+		rec.Release()
+		return
+	}
+	if b.err != nil {
+		rec.Release()
+		return
+	}
+	if err := b.Flush(t, rec); err != nil {
+		b.err = err
+	}
+}
+
+// Close flushes what is left and returns the first flush error.
+func (b *Batcher) Close() error {
+	b.flush(TableSightings)
+	b.flush(TableIssuances)
+	b.flush(TableRejects)
+	b.sightings.Release()
+	b.issuances.Release()
+	b.rejects.Release()
+	return b.err
+}
+
+// Err returns the first flush error so far.
+func (b *Batcher) Err() error { return b.err }
+
+func putStr(b array.Builder, v string) {
+	sb := b.(*array.StringBuilder)
+	if v == "" {
+		sb.AppendNull()
+		return
+	}
+	sb.Append(v)
+}
+
+func putTime(b array.Builder, t time.Time) {
+	tb := b.(*array.TimestampBuilder)
+	if t.IsZero() {
+		tb.AppendNull()
+		return
+	}
+	tb.Append(arrow.Timestamp(t.UnixMicro()))
+}

@@ -1,0 +1,407 @@
+// Package keycloak reads Keycloak's event log (the jboss-logging event
+// listener, logger org.keycloak.events) as the issuer's own record of the
+// access tokens it issued.
+//
+// Three line styles are read, mixed freely in one file:
+//
+//	2026-03-04 10:00:00,123 DEBUG [org.keycloak.events] (executor-thread-1) type=CODE_TO_TOKEN, realmId=acme, clientId=web, userId=6f1c, ipAddress=10.1.2.3, token_id=2b1e, scope=openid profile
+//	2026-03-04 10:00:00,123 INFO  [org.keycloak.events] (executor-thread-1) type="CODE_TO_TOKEN", realmId="1b2c", realmName="acme", clientId="web", ...
+//	{"timestamp":"2026-03-04T10:00:00.123Z","sequence":8841,"loggerName":"org.keycloak.events","level":"DEBUG","message":"type=\"CODE_TO_TOKEN\", ...","hostName":"kc-0"}
+//
+// The first two are Quarkus' default text pattern (the logger may be
+// padded or abbreviated to o.k.events) with the unquoted values of
+// older Keycloak (single-quoted when they hold a space in some versions)
+// or the quoted values of newer ones; the third is Quarkus JSON logging
+// (ECS field names @timestamp, log.logger, log.level, host.hostname are read
+// too). Timestamps without a zone are read in Options.Location.
+//
+// Every successful event that carries a token_id detail is an issuance,
+// except the events that name an existing token rather than mint one
+// (INTROSPECT_TOKEN, USER_INFO_REQUEST, LOGOUT, REVOKE_GRANT,
+// IDENTITY_PROVIDER_RETRIEVE_TOKEN): counting those would let a forged token
+// that was merely introspected pass as issued. The token-granting events
+// (CODE_TO_TOKEN, REFRESH_TOKEN, CLIENT_LOGIN, TOKEN_EXCHANGE,
+// OAUTH2_DEVICE_CODE_TO_TOKEN, AUTHREQID_TO_TOKEN, PERMISSION_TOKEN,
+// OAUTH2_EXTENSION_GRANT) are issuances even without token_id, with an empty
+// ArtifactID, so they can still match weakly by subject, audience and time.
+// Error events (type *_ERROR or an error field), other events and admin
+// events issue nothing. Lines of other loggers (startup messages, stack
+// traces) are not events and are skipped silently; a line of the events
+// logger that cannot be read is rejected.
+//
+// Mapping: ArtifactID = token_id, Subject = userId, Audience = clientId
+// (Keycloak's azp), IssuedAt = the line's time. Issuer is empty unless
+// Options.FieldMap["issuer_base"] is set (e.g. "https://sso.example.com"),
+// then it is base + "/realms/" + realmName (realmId when the name is not
+// logged). Every other event field goes to Attrs, with realm, and with
+// sequence and hostName from JSON logging (a gap in sequence shows lost lines).
+package keycloak
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// Format reads Keycloak event logs. See the package documentation.
+var Format record.Format = format{}
+
+type format struct{}
+
+func (format) Name() string { return "keycloak" }
+
+func (format) Description() string {
+	return "Keycloak event log (org.keycloak.events; Quarkus text or JSON logging): issued access tokens"
+}
+
+// eventsLogger is the category of Keycloak's jboss-logging event listener.
+const eventsLogger = "org.keycloak.events"
+
+// Sniff accepts a sample in which any line is a Keycloak event line or a
+// Quarkus log line of a Keycloak logger: a real log often starts with dozens
+// of startup messages, so requiring an event in the first lines would miss
+// it, while "[org.keycloak." after a Quarkus timestamp is specific enough not
+// to catch another format. A Keycloak log without events then parses to
+// nothing, which is the truth about it.
+func (format) Sniff(sample [][]byte) bool {
+	for _, line := range sample {
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 && line[0] == '{' {
+			if (bytes.Contains(line, []byte(`"loggerName"`)) || bytes.Contains(line, []byte(`"log.logger"`))) &&
+				bytes.Contains(line, []byte(`"org.keycloak`)) {
+				return true
+			}
+			continue
+		}
+		if bytes.Contains(line, []byte("["+eventsLogger+"]")) && bytes.Contains(line, []byte("type=")) {
+			return true
+		}
+		if quarkusTime(line) && bytes.Contains(line, []byte(" [org.keycloak.")) {
+			return true
+		}
+	}
+	return false
+}
+
+// quarkusTime reports whether line starts with "2006-01-02 15:04:05".
+func quarkusTime(line []byte) bool {
+	const pattern = "dddd-dd-dd dd:dd:dd"
+	if len(line) < len(pattern) {
+		return false
+	}
+	for i := 0; i < len(pattern); i++ {
+		c := line[i]
+		if pattern[i] == 'd' {
+			if c < '0' || c > '9' {
+				return false
+			}
+		} else if c != pattern[i] && !(i == 10 && c == 'T') {
+			return false
+		}
+	}
+	return true
+}
+
+// Parse streams the issuances of a Keycloak event log into sink.
+func (f format) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
+	p := parser{in: in, sink: sink, name: f.Name(), loc: in.Options.Loc()}
+	if base := in.Options.FieldMap["issuer_base"]; base != "" {
+		p.issuerBase = strings.TrimRight(base, "/") + "/realms/"
+	}
+	return record.EachLine(ctx, in, p.name, sink, p.line)
+}
+
+type parser struct {
+	in         *record.Input
+	sink       record.Sink
+	name       string
+	loc        *time.Location
+	issuerBase string
+	json       fastjson.Parser
+	fields     []field
+	attrs      []field
+}
+
+// event is one events-logger line taken apart.
+type event struct {
+	time     time.Time
+	message  string
+	sequence string
+	hostName string
+}
+
+func (p *parser) line(lineNo int64, line []byte) {
+	pos := record.Position{File: p.in.Name, Line: lineNo, Format: p.name}
+	if !record.ValidUTF8(line, pos, p.sink) {
+		return
+	}
+	s := strings.TrimSpace(string(line))
+	if s == "" {
+		return
+	}
+	var (
+		ev     event
+		claims bool
+		err    error
+	)
+	if s[0] == '{' {
+		ev, claims, err = p.jsonLine(s)
+	} else {
+		ev, claims, err = p.textLine(s)
+	}
+	if !claims {
+		return
+	}
+	if err == nil {
+		err = p.event(pos, &ev)
+	}
+	if err != nil {
+		p.sink.Reject(&record.Reject{Pos: pos, Reason: err.Error(), Excerpt: s})
+	}
+}
+
+// textLine reads "<time> <LEVEL> [org.keycloak.events] (<thread>) <message>".
+// claims is false for lines of other loggers, which are not events.
+func (p *parser) textLine(s string) (ev event, claims bool, err error) {
+	open := strings.IndexByte(s, '[')
+	if open < 0 {
+		return ev, false, nil
+	}
+	closing := strings.IndexByte(s[open:], ']')
+	if closing < 0 {
+		return ev, false, nil
+	}
+	logger := strings.TrimSpace(s[open+1 : open+closing])
+	if logger != eventsLogger && logger != "o.k.events" {
+		return ev, false, nil
+	}
+	prefix := strings.TrimSpace(s[:open])
+	sp := strings.LastIndexByte(prefix, ' ')
+	if sp < 0 || !isLevel(prefix[sp+1:]) {
+		return ev, true, fmt.Errorf("no time and level before [%s]", logger)
+	}
+	if ev.time, err = p.parseTime(strings.TrimSpace(prefix[:sp])); err != nil {
+		return ev, true, err
+	}
+	rest := strings.TrimLeft(s[open+closing+1:], " ")
+	if strings.HasPrefix(rest, "(") {
+		// Thread names may hold spaces and parentheses ("default task-1").
+		end := strings.Index(rest, ") type=")
+		if end < 0 {
+			end = strings.Index(rest, ") operationType=")
+		}
+		if end < 0 {
+			end = strings.IndexByte(rest, ')')
+		}
+		if end < 0 {
+			return ev, true, fmt.Errorf("unterminated thread name")
+		}
+		rest = strings.TrimLeft(rest[end+1:], " ")
+	}
+	ev.message = rest
+	return ev, true, nil
+}
+
+// jsonLine reads one Quarkus JSON (or ECS) log object. claims is false for
+// other loggers, and for broken JSON that does not mention the events logger.
+func (p *parser) jsonLine(s string) (ev event, claims bool, err error) {
+	v, err := p.json.Parse(s)
+	if err != nil {
+		if strings.Contains(s, eventsLogger) {
+			return ev, true, fmt.Errorf("invalid JSON: %w", err)
+		}
+		return ev, false, nil
+	}
+	logger := jsonString(v, "loggerName", "log.logger")
+	if logger != eventsLogger {
+		return ev, false, nil
+	}
+	ts := v.Get("timestamp")
+	if ts == nil {
+		ts = v.Get("@timestamp")
+	}
+	switch {
+	case ts == nil:
+		return ev, true, fmt.Errorf("missing timestamp")
+	case ts.Type() == fastjson.TypeString:
+		ev.time, err = p.parseTime(string(ts.GetStringBytes()))
+	case ts.Type() == fastjson.TypeNumber:
+		ev.time, err = record.ParseTime(ts.String(), p.loc)
+		if err != nil {
+			err = fmt.Errorf("bad time: %w", err)
+		}
+	default:
+		err = fmt.Errorf("timestamp is a JSON %s", ts.Type())
+	}
+	if err != nil {
+		return ev, true, err
+	}
+	msg := v.Get("message")
+	if msg == nil || msg.Type() != fastjson.TypeString {
+		return ev, true, fmt.Errorf("missing message")
+	}
+	ev.message = string(msg.GetStringBytes())
+	if seq := v.Get("sequence"); seq != nil && seq.Type() == fastjson.TypeNumber {
+		ev.sequence = seq.String()
+	}
+	ev.hostName = jsonString(v, "hostName", "host.hostname")
+	return ev, true, nil
+}
+
+func jsonString(v *fastjson.Value, keys ...string) string {
+	for _, k := range keys {
+		if s := v.GetStringBytes(k); s != nil {
+			return string(s)
+		}
+	}
+	return ""
+}
+
+func (p *parser) parseTime(s string) (time.Time, error) {
+	if t, ok := quarkusDefaultTime(s, p.loc); ok {
+		return t, nil
+	}
+	t, err := record.ParseTime(s, p.loc)
+	if err != nil {
+		// "2006-01-02 15:04:05,000+0100" (a %d pattern with Z) is not among
+		// the shared layouts; ISO form it is.
+		iso := strings.Replace(strings.Replace(s, " ", "T", 1), ",", ".", 1)
+		if t2, err2 := time.Parse("2006-01-02T15:04:05.999999999Z0700", iso); err2 == nil {
+			return t2.UTC(), nil
+		}
+		return t, fmt.Errorf("bad time: %w", err)
+	}
+	return t, nil
+}
+
+func isLevel(s string) bool {
+	switch s {
+	case "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "SEVERE", "FINE", "FINER", "FINEST", "CONFIG":
+		return true
+	}
+	return false
+}
+
+// grantingTypes mint an access token; they are issuances even when the
+// token_id detail is missing.
+var grantingTypes = map[string]bool{
+	"CODE_TO_TOKEN":               true,
+	"REFRESH_TOKEN":               true,
+	"CLIENT_LOGIN":                true,
+	"TOKEN_EXCHANGE":              true,
+	"OAUTH2_DEVICE_CODE_TO_TOKEN": true,
+	"AUTHREQID_TO_TOKEN":          true,
+	"PERMISSION_TOKEN":            true,
+	"OAUTH2_EXTENSION_GRANT":      true,
+}
+
+// referencingTypes name a token that exists already; their token_id is not
+// an issuance.
+var referencingTypes = map[string]bool{
+	"INTROSPECT_TOKEN":                 true,
+	"USER_INFO_REQUEST":                true,
+	"LOGOUT":                           true,
+	"REVOKE_GRANT":                     true,
+	"IDENTITY_PROVIDER_RETRIEVE_TOKEN": true,
+}
+
+// event turns an events-logger message into an issuance, or nothing.
+func (p *parser) event(pos record.Position, ev *event) error {
+	if strings.HasPrefix(ev.message, "operationType=") {
+		return nil // admin event
+	}
+	if !strings.HasPrefix(ev.message, "type=") {
+		return fmt.Errorf("events line without type=")
+	}
+	var err error
+	p.fields, err = parseFields(p.fields[:0], ev.message)
+	if err != nil {
+		return fmt.Errorf("bad event fields: %w", err)
+	}
+	get := func(key string) string {
+		for _, f := range p.fields {
+			if f.key == key {
+				return f.value
+			}
+		}
+		return ""
+	}
+	typ := get("type")
+	if typ == "" {
+		return fmt.Errorf("empty event type")
+	}
+	tokenID := get("token_id")
+	if strings.HasSuffix(typ, "_ERROR") || get("error") != "" || referencingTypes[typ] ||
+		(tokenID == "" && !grantingTypes[typ]) {
+		return nil
+	}
+	realm := get("realmName")
+	if realm == "" {
+		realm = get("realmId")
+	}
+	// The derived fields go first: the first of duplicate keys is kept.
+	attrs := append(p.attrs[:0], field{"realm", realm}, field{"sequence", ev.sequence}, field{"hostName", ev.hostName})
+	for _, f := range p.fields {
+		switch f.key {
+		case "token_id", "userId", "clientId":
+			continue
+		}
+		attrs = append(attrs, f)
+	}
+	p.attrs = attrs
+	iss := record.Issuance{
+		Kind:       record.KindJWT,
+		ArtifactID: tokenID,
+		Subject:    get("userId"),
+		Audience:   get("clientId"),
+		IssuedAt:   ev.time,
+		Attrs:      attrsJSON(attrs),
+		Pos:        pos,
+	}
+	if p.issuerBase != "" && realm != "" {
+		iss.Issuer = p.issuerBase + realm
+	}
+	p.sink.Issuance(&iss)
+	return nil
+}
+
+// quarkusDefaultTime reads Keycloak's default "2006-01-02 15:04:05,000"
+// without trying every layout; ok is false for anything else, including an
+// impossible date, which the general parser then rejects.
+func quarkusDefaultTime(s string, loc *time.Location) (time.Time, bool) {
+	const layout = "dddd-dd-dd dd:dd:dd,ddd"
+	if len(s) != len(layout) {
+		return time.Time{}, false
+	}
+	var n [7]int
+	field := 0
+	for i := 0; i < len(layout); i++ {
+		c := s[i]
+		if layout[i] != 'd' {
+			if c != layout[i] {
+				return time.Time{}, false
+			}
+			field++
+			continue
+		}
+		if c < '0' || c > '9' {
+			return time.Time{}, false
+		}
+		n[field] = n[field]*10 + int(c-'0')
+	}
+	year, month, day, hour, minute, sec, milli := n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], n[6]
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, month, day, hour, minute, sec, milli*1e6, loc)
+	if t.Day() != day { // 31 April rolled over into May
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}

@@ -1,0 +1,200 @@
+package ledger
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// column says where a CSV column goes: a field, or attrs under its header.
+type column struct {
+	name   name
+	field  bool // name is set
+	header string
+}
+
+func parseCSV(ctx context.Context, in *record.Input, format string, sink record.Sink) error {
+	limit := in.Options.MaxLineBytes
+	if limit <= 0 {
+		limit = record.DefaultMaxLineBytes
+	}
+	br, _ := in.R.(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReader(in.R)
+	}
+	bounded := &boundedReader{r: br, limit: limit}
+	cr := csv.NewReader(bounded)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.ReuseRecord = true
+
+	var (
+		columns []column
+		loc     = in.Options.Loc()
+		n       int
+	)
+	for ; ; n++ {
+		if n&0x3ff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		bounded.mark()
+		line := int64(1)
+		if len(rec) > 0 {
+			l, _ := cr.FieldPos(0)
+			line = int64(l) + bounded.lineAdjust
+		}
+		pos := record.Position{File: in.Name, Line: line, Format: format}
+		if err != nil {
+			if errors.Is(err, errRecordTooLong) {
+				sink.Reject(&record.Reject{Pos: pos, Reason: fmt.Sprintf("%s (limit %d bytes)", record.ReasonLineTooLong, limit), Excerpt: excerpt(rec)})
+				bounded.resync()
+				continue
+			}
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				sink.Reject(&record.Reject{Pos: pos, Reason: "bad CSV: " + perr.Err.Error(), Excerpt: excerpt(rec)})
+				continue
+			}
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		if columns == nil {
+			if columns, err = header(rec); err != nil {
+				sink.Reject(&record.Reject{Pos: pos, Reason: err.Error(), Excerpt: excerpt(rec)})
+				return nil
+			}
+			continue
+		}
+		if !validRecord(rec) {
+			sink.Reject(&record.Reject{Pos: pos, Reason: "invalid UTF-8", Excerpt: excerpt(rec)})
+			continue
+		}
+		var r row
+		for i, v := range rec {
+			switch {
+			case i >= len(columns):
+				r.addAttr(fmt.Sprintf("column_%d", i+1), v)
+			case columns[i].field:
+				r.set(columns[i].header, columns[i].name, v)
+			default:
+				r.addAttr(columns[i].header, v)
+			}
+		}
+		var iss record.Issuance
+		if err := r.issuance(&iss, loc); err != nil {
+			sink.Reject(&record.Reject{Pos: pos, Reason: err.Error(), Excerpt: excerpt(rec)})
+			continue
+		}
+		iss.Pos = pos
+		sink.Issuance(&iss)
+	}
+}
+
+// header maps the columns of a header row.
+func header(rec []string) ([]column, error) {
+	if len(rec) > 0 {
+		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
+	}
+	if !validRecord(rec) {
+		return nil, errors.New("invalid UTF-8 in header row")
+	}
+	columns := make([]column, len(rec))
+	var has [numFields]bool
+	for i, h := range rec {
+		h = strings.TrimSpace(h)
+		n, ok := lookup(h)
+		columns[i] = column{name: n, field: ok, header: h}
+		has[n.field] = has[n.field] || ok
+	}
+	if !has[fArtifactID] && !has[fRawSHA256] && !has[fSubject] {
+		return nil, errors.New("header row names no artifact_id, raw_sha256 or subject column (a ledger CSV needs a header row; see the ledger format)")
+	}
+	return columns, nil
+}
+
+func validRecord(rec []string) bool {
+	for _, v := range rec {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// excerpt rebuilds a record for a reject, bounded.
+func excerpt(rec []string) string {
+	var b strings.Builder
+	for i, v := range rec {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(truncate(v, 512-b.Len()))
+		if b.Len() >= 512 {
+			break
+		}
+	}
+	return b.String()
+}
+
+var errRecordTooLong = errors.New("record too long")
+
+// boundedReader caps the bytes that encoding/csv may pull for one record:
+// csv.Reader buffers a whole record, and one unterminated quote would make
+// it buffer the rest of the file. Once limit bytes have been read since the
+// last mark, Read fails with errRecordTooLong; resync then skips to the end
+// of the current line so that reading can go on.
+type boundedReader struct {
+	r     *bufio.Reader
+	limit int
+	used  int
+	last  byte // last byte handed out
+	// lineAdjust corrects csv.Reader's line count after a resync.
+	lineAdjust int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.used >= b.limit {
+		return 0, errRecordTooLong
+	}
+	if len(p) > b.limit-b.used {
+		p = p[:b.limit-b.used]
+	}
+	n, err := b.r.Read(p)
+	b.used += n
+	if n > 0 {
+		b.last = p[n-1]
+	}
+	return n, err
+}
+
+// mark starts the count for a new record.
+func (b *boundedReader) mark() { b.used = 0 }
+
+// resync skips the rest of the line that was cut off. csv.Reader counted
+// that line when it got the error; when the cut fell just after a newline
+// it counted a line that is not there.
+func (b *boundedReader) resync() {
+	b.used = 0
+	if b.last == '\n' {
+		b.lineAdjust--
+		return
+	}
+	for {
+		_, err := b.r.ReadSlice('\n')
+		if err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package record
+
+import "strings"
+
+// JWTShaped reports whether s has the compact serialization shape of a JWT:
+// three base64url segments separated by dots (a JWS; the signature may be
+// empty, as in an unsecured "alg":"none" token, which must reach the analyzer
+// to be recorded), or five (a JWE). Header and payload (JWS), or header and
+// ciphertext (JWE), must be non-empty. Padding and other characters are not
+// allowed. Nothing is decoded; a shaped value may still be malformed.
+func JWTShaped(s string) bool {
+	dots, segLen := 0, 0
+	var lens [5]int
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if dots == 4 {
+				return false
+			}
+			lens[dots] = segLen
+			dots++
+			segLen = 0
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			segLen++
+		default:
+			return false
+		}
+	}
+	lens[dots] = segLen
+	switch dots {
+	case 2:
+		return lens[0] > 0 && lens[1] > 0
+	case 4:
+		return lens[0] > 0 && lens[3] > 0
+	}
+	return false
+}
+
+// ReasonBearerNotJWT is the reject reason for a Bearer credential that is not
+// JWT-shaped. It never quotes the credential.
+const ReasonBearerNotJWT = "bearer value is not a JWT"
+
+// BearerJWT returns the JWT an Authorization-style value carries: the
+// credential of "Bearer <jwt>" (scheme in any case), or the whole value when it
+// is itself JWT-shaped (custom headers such as X-Jwt-Assertion hold bare
+// tokens). It returns "", "" when there is nothing to hunt: "", "-", another
+// scheme ("Basic ..."), an opaque value, or "Bearer" with no credential; and
+// "", ReasonBearerNotJWT when a Bearer credential is not JWT-shaped.
+func BearerJWT(v string) (token, rejectReason string) {
+	if tok, ok := BearerToken(v); ok {
+		if tok == "" {
+			return "", ""
+		}
+		if !JWTShaped(tok) {
+			return "", ReasonBearerNotJWT
+		}
+		return tok, ""
+	}
+	if v = strings.TrimSpace(v); JWTShaped(v) {
+		return v, ""
+	}
+	return "", ""
+}

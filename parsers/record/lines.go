@@ -1,0 +1,162 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultMaxLineBytes bounds one log line. Real access-log lines with a bearer
+// token are a few KiB; a line past this is rejected, not buffered.
+const DefaultMaxLineBytes = 1 << 20
+
+// ReasonLineTooLong is the reject reason for a line over the bound.
+const ReasonLineTooLong = "line too long"
+
+// EachLine calls fn for every line of in.R (without the line ending), with its
+// 1-based number. Empty lines are skipped. A line longer than the bound is not
+// passed to fn: it is rejected to sink with its position and skipped without
+// being buffered. Lines that are not valid UTF-8 are passed on; the format
+// decides what to do with them (see ValidUTF8).
+//
+// EachLine returns the read error that stopped it (nil at EOF), or ctx.Err().
+func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(lineNo int64, line []byte)) error {
+	max := in.Options.MaxLineBytes
+	if max <= 0 {
+		max = DefaultMaxLineBytes
+	}
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	var (
+		lineNo int64
+		buf    []byte
+	)
+	for {
+		if lineNo&0x3ff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		lineNo++
+		buf = buf[:0]
+		tooLong := false
+		var total int64
+		var readErr error
+		for {
+			chunk, err := br.ReadSlice('\n')
+			total += int64(len(chunk))
+			if !tooLong {
+				if len(buf)+len(chunk) > max+2 { // +2 for the line ending
+					tooLong = true
+					if len(buf) < 256 {
+						buf = append(buf, chunk[:min(len(chunk), 256-len(buf))]...)
+					}
+				} else {
+					buf = append(buf, chunk...)
+				}
+			}
+			if err == nil {
+				break
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			readErr = err
+			break
+		}
+		if tooLong {
+			sink.Reject(&Reject{
+				Pos:     Position{File: in.Name, Line: lineNo, Format: format},
+				Reason:  fmt.Sprintf("%s (%d bytes, limit %d)", ReasonLineTooLong, total, max),
+				Excerpt: string(buf),
+			})
+		} else {
+			line := bytes.TrimRight(buf, "\r\n")
+			if len(bytes.TrimSpace(line)) > 0 {
+				fn(lineNo, line)
+			}
+		}
+		if readErr != nil {
+			if readErr == io.EOF {
+				return nil
+			}
+			return readErr
+		}
+	}
+}
+
+// ValidUTF8 reports whether line is valid UTF-8 and, if not, rejects it.
+func ValidUTF8(line []byte, pos Position, sink Sink) bool {
+	if utf8.Valid(line) {
+		return true
+	}
+	sink.Reject(&Reject{Pos: pos, Reason: "invalid UTF-8", Excerpt: string(line)})
+	return false
+}
+
+// Excerpt truncates s to at most n bytes and escapes control characters,
+// invalid UTF-8 and terminal escape sequences, so that text read from a log can
+// be shown on a terminal or stored safely.
+func Excerpt(s string, n int) string {
+	truncated := false
+	if len(s) > n {
+		s = s[:n]
+		truncated = true
+	}
+	out := Escape(s)
+	if truncated {
+		out += "…"
+	}
+	return out
+}
+
+// Escape makes untrusted text safe for a terminal: control characters (C0,
+// DEL, C1), and invalid UTF-8 bytes are written as Go-style escapes; printable
+// text, including non-ASCII letters, is kept.
+func Escape(s string) string {
+	clean := true
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 || isControl(r) {
+			clean = false
+			break
+		}
+		i += size
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case isControl(r):
+			if r < 0x100 {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+		r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) // line separators, bidi overrides
+}

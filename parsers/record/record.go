@@ -1,0 +1,151 @@
+// Package record holds the normalized records that every log format produces,
+// the Format interface that a format implements, and the helpers formats share
+// (bounded line reading, time parsing, escaping of untrusted text).
+//
+// Format packages import record; the parsers package imports the formats and
+// keeps the ordered registry, so there is no import cycle.
+package record
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Artifact kinds.
+const (
+	KindJWT       = "jwt"
+	KindSAML      = "saml"
+	KindX509      = "x509"
+	KindSignature = "signature"
+)
+
+// Sighting sources.
+const (
+	SourceAuth = "auth"
+	SourceCT   = "ct"
+	SourceCI   = "ci"
+)
+
+// Verifier outcomes.
+const (
+	OutcomeAccepted = "accepted"
+	OutcomeRejected = "rejected"
+	OutcomeUnknown  = "unknown"
+)
+
+// Position says where a record came from. Line is 1-based; for formats without
+// lines it is the entry index or byte offset the format documents.
+type Position struct {
+	File   string
+	Line   int64
+	Format string
+}
+
+func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Sighting is one presentation of an artifact to a downstream verifier, or one
+// logging of it (a CT entry, a CI signing event).
+type Sighting struct {
+	Kind string // KindJWT, ...
+	// Raw is the artifact itself when the log holds it (a bearer token). It is
+	// hashed and verified by the analyzer and never stored in the sightings table.
+	Raw string
+	// ArtifactID identifies the artifact when the log holds only an id (jti, uti,
+	// serial); with Issuer it forms the artifact key. Ignored when Raw is set.
+	ArtifactID string
+	Issuer     string
+
+	ObservedAt time.Time // zero when the log has no time
+	Source     string    // SourceAuth, SourceCT, SourceCI
+	Observer   string    // service, cluster or log that saw it
+	Principal  string    // who the verifier took the caller to be, when logged
+	ClientIP   string
+	UserAgent  string
+	Action     string // e.g. "GET /api/payments"
+	Outcome    string // OutcomeAccepted, OutcomeRejected, OutcomeUnknown
+	Attrs      string // JSON object of format-specific fields, or ""
+	Pos        Position
+}
+
+// Issuance is one legitimate issuance recorded by the issuer itself.
+type Issuance struct {
+	Kind       string
+	Issuer     string
+	ArtifactID string // jti, token_id, serial, digest
+	RawSHA256  string // hex sha256 of the raw artifact, when the issuer logs it
+	Subject    string
+	Audience   string
+	KeyRef     string // key id or fingerprint the issuer says it used, when logged
+	IssuedAt   time.Time
+	ExpiresAt  time.Time // zero when not logged
+	Attrs      string    // JSON object, or ""
+	Pos        Position
+}
+
+// Reject is an input record that could not be parsed.
+type Reject struct {
+	Pos     Position
+	Reason  string
+	Excerpt string // raw text; the sink truncates and escapes it
+}
+
+// Sink receives the records of one input. A sink must copy what it keeps: the
+// caller may reuse the record after the call returns.
+type Sink interface {
+	Sighting(*Sighting)
+	Issuance(*Issuance)
+	Reject(*Reject)
+}
+
+// Options tune a format for one run. The zero value is the default.
+type Options struct {
+	// Observer names the service whose log this is, overriding what the format
+	// derives (for nginx, the file name).
+	Observer string
+	// FieldMap maps a logical field (token, time, client_ip, user_agent, observer,
+	// principal, status, method, path) to the key a JSON format should read.
+	FieldMap map[string]string
+	// Location is the time zone for timestamps that carry none (Keycloak). Nil
+	// means UTC.
+	Location *time.Location
+	// MaxLineBytes bounds one record; longer lines are rejected. Zero means
+	// DefaultMaxLineBytes.
+	MaxLineBytes int
+}
+
+// Loc returns the configured location or UTC.
+func (o Options) Loc() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
+}
+
+// Input is one decompressed input stream.
+type Input struct {
+	Name    string // the path shown in positions
+	R       io.Reader
+	Options Options
+}
+
+// Format reads one log format.
+//
+// Sniff gets up to the first SniffLines non-empty lines of a file (already
+// decompressed) and reports whether they look like this format; it must not
+// panic on any input.
+//
+// Parse streams every record of in into sink. A record that cannot be parsed
+// goes to sink.Reject with its position and the run goes on. Parse returns an
+// error only when reading fails (for example a truncated gzip stream) or ctx is
+// done; records delivered before the error stand.
+type Format interface {
+	Name() string
+	Description() string
+	Sniff(sample [][]byte) bool
+	Parse(ctx context.Context, in *Input, sink Sink) error
+}
+
+// SniffLines is how many non-empty lines detection looks at.
+const SniffLines = 8

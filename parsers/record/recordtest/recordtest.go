@@ -1,0 +1,173 @@
+// Package recordtest helps format packages test themselves: a sink that
+// collects records, golden-file comparison, and fuzz invariants.
+package recordtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// Update rewrites golden files instead of comparing: go test ./parsers/... -update
+var Update = flag.Bool("update", false, "rewrite golden files")
+
+// Collector is a record.Sink that keeps copies of everything it receives.
+type Collector struct {
+	Sightings []record.Sighting
+	Issuances []record.Issuance
+	Rejects   []record.Reject
+}
+
+func (c *Collector) Sighting(s *record.Sighting) { c.Sightings = append(c.Sightings, *s) }
+func (c *Collector) Issuance(i *record.Issuance) { c.Issuances = append(c.Issuances, *i) }
+func (c *Collector) Reject(r *record.Reject)     { c.Rejects = append(c.Rejects, *r) }
+
+// Count is the number of records received.
+func (c *Collector) Count() int { return len(c.Sightings) + len(c.Issuances) + len(c.Rejects) }
+
+// Parse runs f over data as file name and collects what it emits.
+func Parse(f record.Format, name string, data []byte, opts record.Options) (*Collector, error) {
+	c := &Collector{}
+	err := f.Parse(context.Background(), &record.Input{Name: name, R: bytes.NewReader(data), Options: opts}, c)
+	return c, err
+}
+
+// Golden parses every file in dir that does not end in .golden with f and
+// compares the records, as indented JSON, with the file's ".golden" twin.
+// With -update it writes the golden files instead. It fails if dir has no input.
+func Golden(t *testing.T, f record.Format, dir string, opts record.Options) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() || strings.HasSuffix(e.Name(), ".golden") {
+			continue
+		}
+		n++
+		path := filepath.Join(dir, e.Name())
+		t.Run(e.Name(), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, perr := Parse(f, e.Name(), data, opts)
+			got := Render(c, perr)
+			golden := path + ".golden"
+			if *Update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: output differs from %s (run with -update to accept)\n--- got\n%s", path, golden, got)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatalf("no golden inputs in %s", dir)
+	}
+}
+
+// Render is the stable JSON form of what a parse produced.
+func Render(c *Collector, parseErr error) []byte {
+	type out struct {
+		Sightings []record.Sighting `json:",omitempty"`
+		Issuances []record.Issuance `json:",omitempty"`
+		Rejects   []record.Reject   `json:",omitempty"`
+		Err       string            `json:",omitempty"`
+	}
+	o := out{Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects}
+	if parseErr != nil {
+		o.Err = parseErr.Error()
+	}
+	b, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// Seeds adds every non-golden file in dir to the fuzz corpus and fails the
+// test when there is none, so a fuzz target can never run unseeded.
+func Seeds(f *testing.F, dir string) {
+	f.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() || strings.HasSuffix(e.Name(), ".golden") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		n++
+	}
+	if n == 0 {
+		f.Fatalf("no fuzz seeds in %s", dir)
+	}
+}
+
+// CheckInvariants is what every parser fuzz target asserts: Sniff and Parse do
+// not panic; every emitted record carries the file name, the format name and a
+// line inside the input; each non-empty input line yields at most a bounded
+// number of records; rejects have a reason.
+func CheckInvariants(t *testing.T, f record.Format, data []byte) {
+	t.Helper()
+	lines := bytes.Split(data, []byte("\n"))
+	if len(lines) > record.SniffLines {
+		lines = lines[:record.SniffLines]
+	}
+	f.Sniff(lines)
+	c, _ := Parse(f, "fuzz.log", data, record.Options{})
+	maxLine := int64(bytes.Count(data, []byte("\n")) + 1)
+	check := func(kind string, p record.Position) {
+		if p.File != "fuzz.log" || p.Format != f.Name() || p.Line < 1 || p.Line > maxLine {
+			t.Fatalf("%s with bad position %+v (input has %d lines)", kind, p, maxLine)
+		}
+	}
+	for _, s := range c.Sightings {
+		check("sighting", s.Pos)
+		if s.Raw == "" && s.ArtifactID == "" {
+			t.Fatalf("sighting without artifact at %v", s.Pos)
+		}
+	}
+	for _, i := range c.Issuances {
+		check("issuance", i.Pos)
+	}
+	for _, r := range c.Rejects {
+		check("reject", r.Pos)
+		if r.Reason == "" {
+			t.Fatalf("reject without reason at %v", r.Pos)
+		}
+	}
+}
+
+// MustTime parses an RFC 3339 time or panics; for tests.
+func MustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}

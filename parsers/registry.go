@@ -1,0 +1,121 @@
+// Package parsers turns log files into normalized records. It knows log
+// formats and nothing about keys or rules: it expands paths, decompresses,
+// detects each file's format and streams its records into a record.Sink, and
+// it builds the Arrow record batches that the analyzer loads into DuckDB.
+//
+// Formats live in sub-packages; this package keeps their one ordered registry.
+package parsers
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/forgehunt/forgehunt/parsers/envoy"
+	"github.com/forgehunt/forgehunt/parsers/jsonbearer"
+	"github.com/forgehunt/forgehunt/parsers/keycloak"
+	"github.com/forgehunt/forgehunt/parsers/ledger"
+	"github.com/forgehunt/forgehunt/parsers/nginx"
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// Formats is every supported format, in detection order: specific formats
+// before generic ones, so that the generic JSON reader never claims an Envoy
+// or Keycloak JSON log.
+var Formats = []record.Format{
+	keycloak.Format,
+	ledger.Format,
+	envoy.Format,
+	nginx.Format,
+	jsonbearer.Format,
+}
+
+// Lookup returns the format with the given name, or an error listing the
+// known names.
+func Lookup(name string) (record.Format, error) {
+	for _, f := range Formats {
+		if f.Name() == name {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Names lists the registered format names in detection order.
+func Names() []string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = f.Name()
+	}
+	return names
+}
+
+// sniffBytes is how much of a file detection reads ahead.
+const sniffBytes = 256 << 10
+
+// Detect peeks at the start of r and returns the first registered format that
+// claims it, with a reader that still yields the whole stream. It returns a
+// nil format (and no error) when nothing claims the file.
+func Detect(r io.Reader) (record.Format, io.Reader, error) {
+	br := bufio.NewReaderSize(r, sniffBytes)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull && len(head) == 0 {
+		return nil, br, err
+	}
+	sample := SampleLines(head)
+	if len(sample) == 0 {
+		return nil, br, nil
+	}
+	for _, f := range Formats {
+		if sniff(f, sample) {
+			return f, br, nil
+		}
+	}
+	return nil, br, nil
+}
+
+// sniff protects detection from a format whose Sniff panics on odd input.
+func sniff(f record.Format, sample [][]byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f.Sniff(sample)
+}
+
+// SampleLines returns up to record.SniffLines non-empty lines of head. A last
+// line without its ending is kept only if it is the whole of head's remainder
+// at EOF-sized inputs; a cut-off long line is still offered, since formats
+// sniff prefixes.
+func SampleLines(head []byte) [][]byte {
+	var out [][]byte
+	for len(head) > 0 && len(out) < record.SniffLines {
+		i := bytes.IndexByte(head, '\n')
+		var line []byte
+		if i < 0 {
+			line, head = head, nil
+		} else {
+			line, head = head[:i], head[i+1:]
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) > 0 {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// Describe returns "name  description" rows for every format, sorted by
+// detection order, for `forgehunt formats`.
+func Describe() [][2]string {
+	rows := make([][2]string, 0, len(Formats))
+	for _, f := range Formats {
+		rows = append(rows, [2]string{f.Name(), f.Description()})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return false })
+	return rows
+}

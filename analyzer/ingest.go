@@ -51,7 +51,7 @@ type SourceResult struct {
 	Skipped string
 	// ReadErr is the error that stopped reading early (a truncated archive);
 	// what was read before it is kept.
-	ReadErr error
+	ReadErr  error
 	Duration time.Duration
 }
 

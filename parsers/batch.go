@@ -34,9 +34,13 @@ var (
 	}, nil)
 )
 
-func str(name string) arrow.Field { return arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true} }
-func i64(name string) arrow.Field { return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64, Nullable: true} }
-func ts(name string) arrow.Field  { return arrow.Field{Name: name, Type: tsType, Nullable: true} }
+func str(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}
+}
+func i64(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+}
+func ts(name string) arrow.Field { return arrow.Field{Name: name, Type: tsType, Nullable: true} }
 
 // MaxExcerpt bounds the excerpt stored with a reject.
 const MaxExcerpt = 512

@@ -11,6 +11,7 @@ import (
 
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/parsers"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/rules"
 )
@@ -128,6 +129,11 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	}
 	if err := checkFormat(c.format, "table", "jsonl", "json"); err != nil {
 		return nil, err
+	}
+	if c.inputFormat != "" {
+		if _, err := parsers.Lookup(c.inputFormat); err != nil {
+			return nil, usageError{err.Error()}
+		}
 	}
 	if rules.LevelRank(c.minLevel) < 0 {
 		return nil, usagef("--min-level %q is not one of %s", c.minLevel, strings.Join(rules.Levels, ", "))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -56,8 +57,6 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 		return exitError, err
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	enc := json.NewEncoder(env.stdout)
-	enc.SetEscapeHTML(false)
 	if *format == "table" {
 		fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
 	}
@@ -73,11 +72,24 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 		}
 		n++
 		if *format == "jsonl" {
-			obj := make(map[string]any, len(cols))
+			// Keys in the query's column order, as the user wrote them.
+			var b bytes.Buffer
+			b.WriteByte('{')
 			for i, c := range cols {
-				obj[c] = jsonValue(vals[i])
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				k, _ := json.Marshal(c)
+				v, err := json.Marshal(jsonValue(vals[i]))
+				if err != nil {
+					return exitError, err
+				}
+				b.Write(k)
+				b.WriteByte(':')
+				b.Write(v)
 			}
-			if err := enc.Encode(obj); err != nil {
+			b.WriteString("}\n")
+			if _, err := env.stdout.Write(b.Bytes()); err != nil {
 				return exitError, err
 			}
 			continue

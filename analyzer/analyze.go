@@ -22,6 +22,11 @@ type Settings struct {
 	IDTimeTolerance  time.Duration // issue-time consistency of an id match; default 60s
 	LedgerGap        time.Duration // minimum ledger silence called a gap; default 30m
 	MaxTokenLifetime time.Duration // policy; default 24h
+	ReplayWindow     time.Duration // replay: one artifact from many networks within; default 10m
+	ReplayNetworks   int           // replay: that many distinct networks; default 3
+	// Policy, when set, fills the policy tables rules read (key scopes,
+	// normal networks); nil leaves them empty.
+	Policy *Policy
 	// GapExpected is how many issuances the issuer must have been expected
 	// to log in a silence for it to count as a gap in the ledger; default 20.
 	GapExpected float64
@@ -34,6 +39,8 @@ var DefaultSettings = Settings{
 	LedgerGap:        30 * time.Minute,
 	MaxTokenLifetime: 24 * time.Hour,
 	GapExpected:      20,
+	ReplayWindow:     10 * time.Minute,
+	ReplayNetworks:   3,
 }
 
 func (s Settings) withDefaults() Settings {
@@ -53,6 +60,13 @@ func (s Settings) withDefaults() Settings {
 	if s.GapExpected > 0 {
 		d.GapExpected = s.GapExpected
 	}
+	if s.ReplayWindow > 0 {
+		d.ReplayWindow = s.ReplayWindow
+	}
+	if s.ReplayNetworks > 0 {
+		d.ReplayNetworks = s.ReplayNetworks
+	}
+	d.Policy = s.Policy
 	return d
 }
 
@@ -178,9 +192,10 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	st = st.withDefaults()
 	if _, err := c.DB.ExecContext(ctx, `CREATE OR REPLACE TABLE settings AS SELECT
 		?::DOUBLE AS match_tolerance_s, ?::DOUBLE AS id_time_tolerance_s,
-		?::DOUBLE AS ledger_gap_s, ?::DOUBLE AS max_lifetime_s, ?::DOUBLE AS gap_expected`,
+		?::DOUBLE AS ledger_gap_s, ?::DOUBLE AS max_lifetime_s, ?::DOUBLE AS gap_expected,
+		?::DOUBLE AS replay_window_s, ?::INTEGER AS replay_networks`,
 		st.MatchTolerance.Seconds(), st.IDTimeTolerance.Seconds(), st.LedgerGap.Seconds(), st.MaxTokenLifetime.Seconds(),
-		st.GapExpected); err != nil {
+		st.GapExpected, st.ReplayWindow.Seconds(), st.ReplayNetworks); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	conn, err := c.DB.Conn(ctx)
@@ -188,6 +203,9 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 		return nil, err
 	}
 	defer conn.Close()
+	if err := writePolicyTables(ctx, conn, st.Policy); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, matchSQL); err != nil {
 		return nil, fmt.Errorf("matching artifacts to issuances: %w", err)
 	}

@@ -3,6 +3,7 @@ package parsers
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/netip"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,8 +20,8 @@ var (
 
 	SightingsSchema = arrow.NewSchema([]arrow.Field{
 		str("artifact_key"), str("kind"), ts("observed_at"), str("source"), str("observer"),
-		str("principal"), str("client_ip"), str("user_agent"), str("action"), str("outcome"),
-		str("attrs"), str("src_file"), i64("src_line"), str("src_format"),
+		str("principal"), str("client_ip"), str("client_net"), str("client_ip_hex"), str("user_agent"),
+		str("action"), str("outcome"), str("attrs"), str("src_file"), i64("src_line"), str("src_format"),
 	}, nil)
 
 	IssuancesSchema = arrow.NewSchema([]arrow.Field{
@@ -136,13 +137,16 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	putStr(f[4], record.Escape(s.Observer))
 	putStr(f[5], record.Escape(s.Principal))
 	putStr(f[6], record.Escape(s.ClientIP))
-	putStr(f[7], record.Escape(s.UserAgent))
-	putStr(f[8], record.Escape(s.Action))
-	putStr(f[9], s.Outcome)
-	putStr(f[10], s.Attrs)
-	putStr(f[11], s.Pos.File)
-	f[12].(*array.Int64Builder).Append(s.Pos.Line)
-	putStr(f[13], s.Pos.Format)
+	network, hexIP := IPNetwork(s.ClientIP)
+	putStr(f[7], network)
+	putStr(f[8], hexIP)
+	putStr(f[9], record.Escape(s.UserAgent))
+	putStr(f[10], record.Escape(s.Action))
+	putStr(f[11], s.Outcome)
+	putStr(f[12], s.Attrs)
+	putStr(f[13], s.Pos.File)
+	f[14].(*array.Int64Builder).Append(s.Pos.Line)
+	putStr(f[15], s.Pos.Format)
 	b.counts.Sightings++
 	b.counts.LastLine = max(b.counts.LastLine, s.Pos.Line)
 	b.seen(s.ObservedAt)
@@ -244,4 +248,27 @@ func putTime(b array.Builder, t time.Time) {
 		return
 	}
 	tb.Append(arrow.Timestamp(t.UnixMicro()))
+}
+
+// IPNetwork returns the network an address belongs to for grouping (IPv4
+// /24, IPv6 /64) and the address as 32 hex digits of its 128-bit form (IPv4
+// mapped into IPv6), which orders like the number, so SQL can test ranges
+// with BETWEEN. Both are "" when ip is not an address.
+func IPNetwork(ip string) (network, hexIP string) {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "", ""
+	}
+	addr = addr.WithZone("")
+	bits := 64
+	if addr.Is4() || addr.Is4In6() {
+		addr = addr.Unmap()
+		bits = 24
+	}
+	pfx, err := addr.Prefix(bits)
+	if err != nil {
+		return "", ""
+	}
+	b := addr.As16()
+	return pfx.String(), hex.EncodeToString(b[:])
 }

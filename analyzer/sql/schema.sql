@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS sightings (
     observer     VARCHAR,
     principal    VARCHAR,
     client_ip    VARCHAR,
+    client_net   VARCHAR,   -- IPv4 /24 or IPv6 /64 of client_ip
+    client_ip_hex VARCHAR,  -- 32 hex digits of the 128-bit address (IPv4 mapped), for range tests
     user_agent   VARCHAR,
     action       VARCHAR,
     outcome      VARCHAR,

@@ -45,8 +45,10 @@ Case and rules:
   --rules DIR           add the rules in DIR (*.yml); repeatable
   --rule ID             run only this rule; repeatable
   --exclude-rule ID     do not run this rule; repeatable
+  --policy FILE         what rules should know about the estate (YAML): key
+                        scopes, normal networks, lifetimes, tolerances
   --match-tolerance D   issue-time tolerance of a weak match (default 2s)
-  --ledger-gap D        shortest ledger silence called a gap (default 30m)
+  --ledger-gap D        shortest ledger silence that may be a gap (default 30m)
 
 Output:
   --format FMT          table, jsonl or json (default table)
@@ -70,7 +72,7 @@ type huntConfig struct {
 	exposedFrom, revokedAt    time.Time
 	inputFormat, observer, tz string
 	fieldMap                  stringList
-	casePath                  string
+	casePath, policyPath      string
 	ruleDirs, only, exclude   stringList
 	settings                  analyzer.Settings
 	format, out               string
@@ -92,6 +94,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.Var(&c.fieldMap, "field-map", "")
 	fs.StringVar(&c.tz, "tz", "", "")
 	fs.StringVar(&c.casePath, "case", "", "")
+	fs.StringVar(&c.policyPath, "policy", "", "")
 	fs.Var(&c.ruleDirs, "rules", "")
 	fs.Var(&c.only, "rule", "")
 	fs.Var(&c.exclude, "exclude-rule", "")
@@ -243,6 +246,14 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 	ruleSet, loadErrs, err := c.loadRules()
 	if err != nil {
 		return nil, err
+	}
+	if c.policyPath != "" {
+		pol, err := analyzer.LoadPolicy(c.policyPath)
+		if err != nil {
+			return nil, err
+		}
+		c.settings = pol.Settings(c.settings)
+		c.settings.Policy = pol
 	}
 	cs, err := analyzer.OpenCase(ctx, c.casePath)
 	if err != nil {

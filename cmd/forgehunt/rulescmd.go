@@ -6,14 +6,23 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/rules"
 )
 
 const rulesHelp = `Usage: forgehunt rules list [--rules DIR]
        forgehunt rules show ID [--rules DIR]
+       forgehunt rules test [DIR]
+       forgehunt rules lint [DIR]
 
-List the detection rules (built-in, plus those in --rules DIR), or show one
-rule in full: its description, MITRE techniques, false positives and query.
+list   the detection rules: built-in, plus those in --rules DIR (repeatable)
+show   one rule in full: description, MITRE techniques, false positives, query
+test   run the tests written in each rule (its must-hit and must-not-hit
+       cases) against an empty case; DIR tests only the rules in DIR
+lint   check rules without running their tests: metadata, and that each
+       query plans against the case tables; DIR lints only the rules in DIR
+
+Exit status: 0 all good, 1 a test failed, 2 a rule could not be loaded or run.
 `
 
 func cmdRules(ctx context.Context, env *env, args []string) (int, error) {
@@ -26,6 +35,9 @@ func cmdRules(ctx context.Context, env *env, args []string) (int, error) {
 	}
 	if len(rest) == 0 {
 		return exitError, usagef("give a subcommand: list or show ID")
+	}
+	if rest[0] == "test" || rest[0] == "lint" {
+		return rulesCheck(ctx, env, rest[0], rest[1:])
 	}
 	builtin, errs := rules.Builtin()
 	var user []*rules.Rule
@@ -87,4 +99,58 @@ func printRule(env *env, r *rules.Rule) {
 		}
 	}
 	fmt.Fprintf(w, "\nquery:\n%s\n", strings.TrimRight(r.Query, "\n"))
+}
+
+// rulesCheck runs `rules test` and `rules lint`.
+func rulesCheck(ctx context.Context, env *env, what string, dirs []string) (int, error) {
+	var all []*rules.Rule
+	var errs []*rules.LoadError
+	if len(dirs) == 0 {
+		all, errs = rules.Builtin()
+	}
+	for _, d := range dirs {
+		rs, es := rules.LoadDir(d)
+		all = append(all, rs...)
+		errs = append(errs, es...)
+	}
+	code := exitOK
+	for _, e := range errs {
+		fmt.Fprintf(env.stdout, "FAIL  %s: %v\n", e.Source, e.Err)
+		code = exitError
+	}
+	passed, failed := 0, 0
+	for _, r := range all {
+		if what == "lint" {
+			if err := analyzer.LintRule(ctx, r); err != nil {
+				fmt.Fprintf(env.stdout, "FAIL  %s (%s): %v\n", r.ID, r.Source, err)
+				failed++
+				code = exitError
+				continue
+			}
+			if len(r.Tests) == 0 {
+				fmt.Fprintf(env.stdout, "warn  %s: no tests\n", r.ID)
+			}
+			fmt.Fprintf(env.stdout, "ok    %s\n", r.ID)
+			passed++
+			continue
+		}
+		if len(r.Tests) == 0 {
+			fmt.Fprintf(env.stdout, "warn  %s: no tests\n", r.ID)
+			continue
+		}
+		for _, tr := range analyzer.TestRule(ctx, r, analyzer.Settings{}) {
+			if tr.Err != nil {
+				fmt.Fprintf(env.stdout, "FAIL  %s / %s: %v\n", r.ID, tr.Test.Name, tr.Err)
+				failed++
+				if code == exitOK {
+					code = exitFindings
+				}
+				continue
+			}
+			fmt.Fprintf(env.stdout, "ok    %s / %s\n", r.ID, tr.Test.Name)
+			passed++
+		}
+	}
+	fmt.Fprintf(env.stdout, "%d passed, %d failed\n", passed, failed+len(errs))
+	return code, nil
 }

@@ -23,7 +23,7 @@ const usage = `forgehunt finds forged tokens made with an exposed signing key.
 Usage:
   forgehunt hunt --key EXPOSED.pem [flags] PATH...   ingest logs, verify, run rules, print findings
   forgehunt demo [--dir DIR]                         generate a sample incident and hunt it
-  forgehunt rules list|show ID                       the detection rules
+  forgehunt rules list|show|test|lint               the detection rules, their tests
   forgehunt query --case FILE SQL                    read-only SQL over a saved case
   forgehunt formats                                  the log formats forgehunt reads
   forgehunt version                                  print the version

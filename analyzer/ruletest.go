@@ -1,0 +1,209 @@
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/forgehunt/forgehunt/rules"
+)
+
+// TestResult is the outcome of one rule test.
+type TestResult struct {
+	Rule *rules.Rule
+	Test rules.Test
+	Hits []string // artifact keys the rule hit
+	Err  error    // setup or query failure, or the expectation not met
+}
+
+// Passed reports whether the test passed.
+func (r TestResult) Passed() bool { return r.Err == nil }
+
+// fillable are the tables a rule test may fill.
+var fillable = map[string]bool{
+	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true,
+}
+
+// TestRule runs each of r's tests in its own empty in-memory case: the test's
+// rows are inserted, matching and the rule run, and the hits compared with
+// the expectation.
+func TestRule(ctx context.Context, r *rules.Rule, st Settings) []TestResult {
+	out := make([]TestResult, 0, len(r.Tests))
+	for _, t := range r.Tests {
+		res := TestResult{Rule: r, Test: t}
+		res.Hits, res.Err = runRuleTest(ctx, r, t, st)
+		if res.Err == nil {
+			res.Err = checkExpectation(t, res.Hits)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func checkExpectation(t rules.Test, hits []string) error {
+	hit := false
+	for _, h := range hits {
+		if t.Artifact == "" || h == t.Artifact {
+			hit = true
+		}
+	}
+	what := "any artifact"
+	if t.Artifact != "" {
+		what = t.Artifact
+	}
+	switch {
+	case t.Expect == "hit" && !hit:
+		return fmt.Errorf("expected a hit on %s, got %s", what, hitList(hits))
+	case t.Expect == "miss" && hit:
+		return fmt.Errorf("expected no hit on %s, got %s", what, hitList(hits))
+	}
+	return nil
+}
+
+func hitList(hits []string) string {
+	if len(hits) == 0 {
+		return "no hits"
+	}
+	return "hits on " + strings.Join(hits, ", ")
+}
+
+func runRuleTest(ctx context.Context, r *rules.Rule, t rules.Test, st Settings) ([]string, error) {
+	c, err := OpenCase(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	tables := make([]string, 0, len(t.Tables))
+	for name := range t.Tables {
+		tables = append(tables, name)
+	}
+	sort.Strings(tables)
+	for _, table := range tables {
+		if !fillable[table] {
+			return nil, fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects)", t.Name, table)
+		}
+		cols, err := c.columns(ctx, table)
+		if err != nil {
+			return nil, err
+		}
+		for i, row := range t.Tables[table] {
+			if err := c.insertRow(ctx, table, cols, row); err != nil {
+				return nil, fmt.Errorf("test %q: %s row %d: %w", t.Name, table, i+1, err)
+			}
+		}
+	}
+	runs, err := c.Analyze(ctx, []*rules.Rule{r}, st)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 1 && runs[0].Err != nil {
+		return nil, runs[0].Err
+	}
+	rows, err := c.DB.QueryContext(ctx, `SELECT DISTINCT artifact_key FROM findings WHERE rule_id = ? ORDER BY 1`, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hits []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		hits = append(hits, k)
+	}
+	return hits, rows.Err()
+}
+
+// columns lists a table's columns in order.
+func (c *Case) columns(ctx context.Context, table string) ([]string, error) {
+	rows, err := c.DB.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		cols = append(cols, n)
+	}
+	return cols, rows.Err()
+}
+
+// insertRow inserts one row given as column → value; values are bound, and
+// strings in RFC 3339 form are bound as times.
+func (c *Case) insertRow(ctx context.Context, table string, cols []string, row map[string]any) error {
+	known := map[string]bool{}
+	for _, col := range cols {
+		known[col] = true
+	}
+	names := make([]string, 0, len(row))
+	for k := range row {
+		if !known[k] {
+			return fmt.Errorf("table %s has no column %q (columns: %s)", table, k, strings.Join(cols, ", "))
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	args := make([]any, len(names))
+	quoted := make([]string, len(names))
+	marks := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = quoteIdent(n)
+		marks[i] = "?"
+		args[i] = row[n]
+		if s, ok := row[n].(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				args[i] = t.UTC()
+			}
+		}
+	}
+	q := "INSERT INTO " + quoteIdent(table) + " (" + strings.Join(quoted, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	_, err := c.DB.ExecContext(ctx, q, args...)
+	return err
+}
+
+// LintRule checks that a rule's query plans against an empty case and
+// returns the columns a rule must return (artifact_key, reason).
+func LintRule(ctx context.Context, r *rules.Rule) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	c, err := OpenCase(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Analyze(ctx, nil, Settings{}); err != nil {
+		return err
+	}
+	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
+	rows, err := c.DB.QueryContext(ctx, `SELECT * FROM (`+q+`) LIMIT 0`)
+	if err != nil {
+		return fmt.Errorf("query does not run: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, col := range cols {
+		have[strings.ToLower(col)] = true
+	}
+	var missing []string
+	for _, need := range []string{"artifact_key", "reason"} {
+		if !have[need] {
+			missing = append(missing, need)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("query must return the columns %s (it returns %s)", strings.Join(missing, " and "), strings.Join(cols, ", "))
+	}
+	return nil
+}

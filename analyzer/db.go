@@ -64,7 +64,8 @@ func OpenCase(ctx context.Context, path string) (*Case, error) {
 	if path != "" {
 		os.Chmod(path, 0o600)
 	}
-	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+	// One transaction, so that a crash never leaves half a schema.
+	if _, err := db.ExecContext(ctx, "BEGIN TRANSACTION;\n"+schemaSQL+"\nCOMMIT;"); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("creating case schema: %w", err)
 	}

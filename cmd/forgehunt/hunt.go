@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -57,6 +58,8 @@ Output:
   --fail-on LEVEL       exit 1 when a finding is at or above LEVEL
                         (default low; 'none' never fails)
   --quiet               no summary on standard error
+  --tui                 open the findings in the triage screen afterwards
+                        (with --case, or in a case file in a temp directory)
 
 Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error.
 
@@ -77,7 +80,7 @@ type huntConfig struct {
 	settings                  analyzer.Settings
 	format, out               string
 	minLevel, failOn          string
-	quiet                     bool
+	quiet, tui                bool
 	paths                     []string
 }
 
@@ -105,6 +108,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.StringVar(&c.minLevel, "min-level", "informational", "")
 	fs.StringVar(&c.failOn, "fail-on", "low", "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
+	fs.BoolVar(&c.tui, "tui", false, "")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, handleFlagErr(env, err, huntHelp)
@@ -300,9 +304,22 @@ func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
+	if c.tui && c.casePath == "" {
+		dir, err := os.MkdirTemp("", "forgehunt-case-")
+		if err != nil {
+			return exitError, err
+		}
+		c.casePath = filepath.Join(dir, "case.duckdb")
+	}
 	res, err := hunt(ctx, env, c)
 	if err != nil {
 		return exitError, err
+	}
+	if c.tui {
+		if !c.quiet {
+			writeSummary(env.stderr, res, c.casePath)
+		}
+		return runTUI(ctx, env, c.casePath)
 	}
 	var w io.Writer = env.stdout
 	if c.out != "" {

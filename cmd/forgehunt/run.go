@@ -23,6 +23,7 @@ const usage = `forgehunt finds forged tokens made with an exposed signing key.
 Usage:
   forgehunt hunt --key EXPOSED.pem [flags] PATH...   ingest logs, verify, run rules, print findings
   forgehunt demo [--dir DIR]                         generate a sample incident and hunt it
+  forgehunt tui [--case FILE]                        triage a saved case in the terminal
   forgehunt rules list|show|test|lint               the detection rules, their tests
   forgehunt query --case FILE SQL                    read-only SQL over a saved case
   forgehunt formats                                  the log formats forgehunt reads
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = cmdDemo(ctx, env, rest)
 	case "rules":
 		code, err = cmdRules(ctx, env, rest)
+	case "tui":
+		code, err = cmdTUI(ctx, env, rest)
 	case "query":
 		code, err = cmdQuery(ctx, env, rest)
 	case "formats":

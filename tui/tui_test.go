@@ -1,0 +1,689 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/forgehunt/forgehunt/analyzer"
+	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/internal/incident"
+	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/rules"
+)
+
+// BuildDemoCase generates the demo incident under dir and hunts it into a
+// case file at casePath, closed on return. Tests copy the result.
+func buildDemoCase(ctx context.Context, dir, casePath string) error {
+	truth, err := incident.Generate(dir, incident.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	exposed, err := keys.LoadFile(filepath.Join(dir, "keys", "exposed.pem"), keys.RoleExposed)
+	if err != nil {
+		return err
+	}
+	trusted, err := keys.LoadFile(filepath.Join(dir, "keys", "trusted-jwks.json"), keys.RoleTrusted)
+	if err != nil {
+		return err
+	}
+	set := append(exposed, trusted...)
+	c, err := analyzer.OpenCase(ctx, casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: truth.ExposedFrom, RevokedAt: truth.RevokedAt}); err != nil {
+		return err
+	}
+	if _, err := c.Ingest(ctx, []string{filepath.Join(dir, "logs")}, set, analyzer.IngestOptions{Workers: 1}); err != nil {
+		return err
+	}
+	rs, lerrs := rules.Builtin()
+	if len(lerrs) > 0 {
+		return lerrs[0]
+	}
+	if _, err := c.Analyze(ctx, rs, analyzer.Settings{}); err != nil {
+		return err
+	}
+	return nil
+}
+
+var demo struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// openDemoCase opens a private copy of the demo case (built once per test
+// binary) and returns it with its path.
+func openDemoCase(t *testing.T) (*analyzer.Case, string) {
+	t.Helper()
+	demo.once.Do(func() {
+		demo.dir, demo.err = os.MkdirTemp("", "forgehunt-tui-test-")
+		if demo.err == nil {
+			demo.path = filepath.Join(demo.dir, "demo.duckdb")
+			demo.err = buildDemoCase(context.Background(), filepath.Join(demo.dir, "incident"), demo.path)
+		}
+	})
+	if demo.err != nil {
+		t.Fatalf("building the demo case: %v", demo.err)
+	}
+	path := filepath.Join(t.TempDir(), "case.duckdb")
+	data, err := os.ReadFile(demo.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := analyzer.OpenCase(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demo.dir != "" {
+		os.RemoveAll(demo.dir)
+	}
+	os.Exit(code)
+}
+
+// driver runs a model synchronously: every command is executed at once and
+// its message fed back, as the bubbletea runtime would, minus the terminal.
+type driver struct {
+	t    *testing.T
+	m    tea.Model
+	quit bool
+}
+
+func newDriver(t *testing.T, c *analyzer.Case, w, h int) *driver {
+	t.Helper()
+	d := &driver{t: t, m: newModel(context.Background(), c, false)}
+	d.send(tea.WindowSizeMsg{Width: w, Height: h})
+	d.run(d.m.Init())
+	return d
+}
+
+func (d *driver) send(msg tea.Msg) {
+	d.t.Helper()
+	m, cmd := d.m.Update(msg)
+	d.m = m
+	d.run(cmd)
+}
+
+func (d *driver) run(cmd tea.Cmd) {
+	d.t.Helper()
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch msg := c().(type) {
+		case nil:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case tea.QuitMsg:
+			d.quit = true
+		default:
+			d.send(msg)
+		}
+	}
+}
+
+// press sends keys: one key per element, named as tea's String gives them
+// ("enter", "esc", "ctrl+c") or a single printable character.
+func (d *driver) press(names ...string) {
+	d.t.Helper()
+	for _, n := range names {
+		d.send(keyMsg(n))
+	}
+}
+
+// typeText sends each character of s as a key press.
+func (d *driver) typeText(s string) {
+	d.t.Helper()
+	for _, r := range s {
+		d.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func keyMsg(n string) tea.KeyPressMsg {
+	special := map[string]tea.KeyPressMsg{
+		"enter":     {Code: tea.KeyEnter},
+		"esc":       {Code: tea.KeyEscape},
+		"tab":       {Code: tea.KeyTab},
+		"shift+tab": {Code: tea.KeyTab, Mod: tea.ModShift},
+		"up":        {Code: tea.KeyUp},
+		"down":      {Code: tea.KeyDown},
+		"backspace": {Code: tea.KeyBackspace},
+		"ctrl+c":    {Code: 'c', Mod: tea.ModCtrl},
+		"ctrl+d":    {Code: 'd', Mod: tea.ModCtrl},
+		"ctrl+r":    {Code: 'r', Mod: tea.ModCtrl},
+	}
+	if k, ok := special[n]; ok {
+		return k
+	}
+	r := []rune(n)[0]
+	return tea.KeyPressMsg{Code: r, Text: n}
+}
+
+func (d *driver) model() Model { return d.m.(Model) }
+
+func (d *driver) screen() string { return d.m.View().Content }
+
+// scrollAll collects every line a scrolling view shows, paging down until
+// the screen stops changing.
+func (d *driver) scrollAll() string {
+	d.t.Helper()
+	var b strings.Builder
+	prev := ""
+	for i := 0; i < 50; i++ {
+		s := d.screen()
+		if s == prev {
+			break
+		}
+		b.WriteString(s + "\n")
+		prev = s
+		d.press("ctrl+d")
+	}
+	return b.String()
+}
+
+// checkScreen asserts the screen's shape: exactly h lines, none wider than w.
+func checkScreen(t *testing.T, s string, w, h int) {
+	t.Helper()
+	lines := strings.Split(s, "\n")
+	if len(lines) != h {
+		t.Errorf("screen has %d lines, want %d:\n%s", len(lines), h, s)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("line %d is %d cells wide, over %d: %q", i, lw, w, l)
+		}
+	}
+}
+
+// pickForged returns a high or critical jwt-no-issuance finding.
+func pickForged(t *testing.T, c *analyzer.Case) analyzer.Finding {
+	t.Helper()
+	fs, err := c.Findings(context.Background(), "high")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.RuleID == "jwt-no-issuance" && f.ArtifactID != "" && len(f.Evidence) > 0 {
+			return f
+		}
+	}
+	t.Fatalf("no high jwt-no-issuance finding in the demo case (%d findings at high)", len(fs))
+	return analyzer.Finding{}
+}
+
+func TestTriageRoundTrip(t *testing.T) {
+	c, path := openDemoCase(t)
+	target := pickForged(t, c)
+	d := newDriver(t, c, 80, 24)
+
+	s := d.screen()
+	checkScreen(t, s, 80, 24)
+	if !strings.Contains(s, "jwt-no-issuance") {
+		t.Fatalf("findings table does not list jwt-no-issuance:\n%s", s)
+	}
+	total := len(d.model().all)
+
+	// Filter down to the target by its jti.
+	d.press("/")
+	d.typeText(target.ArtifactID)
+	d.press("enter")
+	m := d.model()
+	if len(m.rows) != 1 {
+		t.Fatalf("filter %q left %d rows, want 1", target.ArtifactID, len(m.rows))
+	}
+	if want := fmt.Sprintf("1/%d", total); !strings.Contains(d.screen(), want) {
+		t.Errorf("status bar does not show %q:\n%s", want, d.screen())
+	}
+
+	// Open it and read the detail.
+	d.press("enter")
+	if d.model().view != viewDetail {
+		t.Fatalf("enter did not open the detail view")
+	}
+	checkScreen(t, d.screen(), 80, 24)
+	detail := d.scrollAll()
+	ev := fmt.Sprintf("%s:%d", record.Escape(filepath.Base(target.Evidence[0].File)), target.Evidence[0].Line)
+	for _, want := range []string{
+		"signature verifies with exposed key", // the reason
+		"sig_status", "valid",
+		"coverage", target.Coverage,
+		"match", "none",
+		ev,
+		"Claims", `"jti"`,
+		"verified by", "role exposed",
+	} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail does not show %q:\n%s", want, detail)
+		}
+	}
+
+	// Mark it forged.
+	d.press("f")
+	if !strings.Contains(d.screen(), "marked forged") {
+		t.Errorf("status bar does not confirm the mark:\n%s", d.screen())
+	}
+	if got := d.model().detailFinding.Status; got != "forged" {
+		t.Errorf("detail status = %q after f, want forged", got)
+	}
+	d.press("q")
+	if !d.quit {
+		t.Fatal("q did not quit")
+	}
+
+	// Reopen the case file: the mark is there.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := analyzer.OpenCase(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	d2 := newDriver(t, c2, 120, 40)
+	d2.press("/")
+	d2.typeText(target.ArtifactID)
+	d2.press("enter")
+	row := ""
+	for _, l := range strings.Split(d2.screen(), "\n") {
+		if strings.HasPrefix(l, "> ") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "jwt-no-issuance") || !strings.HasSuffix(strings.TrimSpace(row), "forged") {
+		t.Errorf("after reopening, the selected row does not show forged: %q\n%s", row, d2.screen())
+	}
+	// The status filter finds it too.
+	d2.press("esc", "3")
+	if n := len(d2.model().rows); n != 1 {
+		t.Errorf("status filter forged shows %d rows, want 1", n)
+	}
+}
+
+func TestNoteAndStatusFilter(t *testing.T) {
+	c, _ := openDemoCase(t)
+	d := newDriver(t, c, 100, 30)
+	d.press("2") // open only
+	open := len(d.model().rows)
+	if open == 0 {
+		t.Fatal("no open findings")
+	}
+	first, _ := d.model().selected()
+	d.press("r")
+	if got := len(d.model().rows); got != open-1 {
+		t.Errorf("after marking needs-review, open rows = %d, want %d", got, open-1)
+	}
+	d.press("5")
+	sel, ok := d.model().selected()
+	if !ok || idOf(sel) != idOf(first) {
+		t.Fatalf("needs-review filter does not show the marked finding")
+	}
+	d.press("n")
+	d.typeText("seen from 203.0.113.9, ask payments")
+	d.press("enter")
+	sel, _ = d.model().selected()
+	if sel.Note != "seen from 203.0.113.9, ask payments" || sel.Status != "needs-review" {
+		t.Errorf("note/status = %q/%q after n", sel.Note, sel.Status)
+	}
+	fs, err := c.Findings(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if idOf(f) == idOf(first) && (f.Note != sel.Note || f.Status != "needs-review") {
+			t.Errorf("case has note %q status %q", f.Note, f.Status)
+		}
+	}
+	// esc cancels a note.
+	d.press("n")
+	d.typeText(" more")
+	d.press("esc")
+	sel, _ = d.model().selected()
+	if sel.Note != "seen from 203.0.113.9, ask payments" {
+		t.Errorf("esc saved the note: %q", sel.Note)
+	}
+	// The filter searches notes and observers.
+	d.press("1", "/")
+	d.typeText("ask payments")
+	d.press("enter")
+	if n := len(d.model().rows); n != 1 {
+		t.Errorf("filter on the note text: %d rows, want 1", n)
+	}
+	d.press("esc")
+	if d.model().filter != "" {
+		t.Error("esc did not clear the filter")
+	}
+}
+
+func TestSort(t *testing.T) {
+	c, _ := openDemoCase(t)
+	d := newDriver(t, c, 120, 40)
+	for i := 0; i < numSorts; i++ {
+		m := d.model()
+		for j := 1; j < len(m.rows); j++ {
+			c := compareFindings(m.all[m.rows[j-1]], m.all[m.rows[j]], m.sortCol)
+			if m.sortDesc {
+				c = -c
+			}
+			if c > 0 {
+				t.Fatalf("sort %s desc=%v: rows %d and %d out of order", sortNames[m.sortCol], m.sortDesc, j-1, j)
+			}
+		}
+		if i%2 == 1 {
+			d.press("S")
+			continue
+		}
+		d.press("s")
+	}
+	if !strings.Contains(d.screen(), "↓") && !strings.Contains(d.screen(), "↑") {
+		t.Error("the sort column is not marked")
+	}
+}
+
+// TestViewsFitEverySize walks every view at several sizes and checks that
+// each screen fills the terminal exactly and no line overflows.
+func TestViewsFitEverySize(t *testing.T) {
+	c, _ := openDemoCase(t)
+	d := newDriver(t, c, 80, 24)
+	walk := []struct {
+		keys []string
+		view viewID
+	}{
+		{nil, viewFindings},
+		{[]string{"enter"}, viewDetail},
+		{[]string{"t"}, viewTimeline},
+		{[]string{"esc", "esc", "tab"}, viewBlast},
+		{[]string{"tab"}, viewSummary},
+		{[]string{"tab"}, viewFindings},
+	}
+	sizes := [][2]int{{80, 24}, {120, 40}, {100, 30}, {60, 16}, {200, 50}, {20, 6}}
+	for _, step := range walk {
+		d.press(step.keys...)
+		if got := d.model().view; got != step.view {
+			t.Fatalf("after %v: view %s, want %s", step.keys, viewNames[got], viewNames[step.view])
+		}
+		for _, sz := range sizes {
+			d.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			s := d.screen()
+			checkScreen(t, s, sz[0], sz[1])
+			if strings.Contains(s, "loading…") {
+				t.Errorf("%s still loading at %dx%d", viewNames[step.view], sz[0], sz[1])
+			}
+		}
+		d.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+		lines := strings.Split(d.screen(), "\n")
+		if hint := lines[len(lines)-1]; strings.Contains(hint, "…") {
+			t.Errorf("%s: the key hints do not fit 80 columns: %q", viewNames[step.view], hint)
+		}
+	}
+	// A narrow table truncates with an ellipsis rather than wrapping.
+	d.send(tea.WindowSizeMsg{Width: 60, Height: 16})
+	if !strings.Contains(d.screen(), "…") {
+		t.Errorf("nothing truncated at 60 columns:\n%s", d.screen())
+	}
+}
+
+func TestHelpOverlay(t *testing.T) {
+	c, _ := openDemoCase(t)
+	d := newDriver(t, c, 80, 24)
+	d.press("?")
+	s := d.screen()
+	checkScreen(t, s, 80, 24)
+	for _, sec := range help {
+		for _, k := range sec.keys {
+			if !strings.Contains(s, k[1]) {
+				t.Errorf("help does not list %q (%s)", k[0], k[1])
+			}
+		}
+	}
+	// Keys other than the help's own do nothing while it is shown.
+	d.press("f", "j")
+	if st := d.model(); st.cursor != 0 || st.message != "" {
+		t.Errorf("keys acted behind the help overlay: cursor %d, message %q", st.cursor, st.message)
+	}
+	d.press("?")
+	if d.model().showHelp {
+		t.Fatal("? did not close the help")
+	}
+	d.press("?", "esc")
+	if d.model().showHelp {
+		t.Fatal("esc did not close the help")
+	}
+	d.press("?", "q")
+	if !d.quit {
+		t.Fatal("q in help did not quit")
+	}
+	d2 := newDriver(t, c, 80, 24)
+	d2.press("ctrl+c")
+	if !d2.quit {
+		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+func TestBlastRadiusAndSummary(t *testing.T) {
+	c, _ := openDemoCase(t)
+	d := newDriver(t, c, 120, 40)
+	d.press("B")
+	s := d.scrollAll()
+	for _, want := range []string{"Blast radius", "By observer", "By principal", "By client address", "accepted"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("blast radius does not show %q:\n%s", want, s)
+		}
+	}
+	b := d.model().blast
+	if b == nil || b.flagged == 0 || len(b.observers) == 0 {
+		t.Fatalf("blast radius empty: %+v", b)
+	}
+	var acc int64
+	for _, r := range b.observers {
+		acc += r.acceptedSightings
+	}
+	if acc == 0 {
+		t.Error("no flagged artifact was accepted anywhere in the demo incident")
+	}
+	d.press("tab")
+	s = d.scrollAll()
+	for _, want := range []string{"Keys", "exposed", "trusted", "Sources", "Rules run", "jwt-no-issuance", "Rejects"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary does not show %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	c, _ := openDemoCase(t)
+	target := pickForged(t, c)
+	d := newDriver(t, c, 120, 40)
+	d.press("/")
+	d.typeText(target.ArtifactID)
+	d.press("enter", "t")
+	m := d.model()
+	if m.view != viewTimeline || int64(len(m.timeline)) != target.Sightings {
+		t.Fatalf("timeline: view %s, %d rows, want %d", viewNames[m.view], len(m.timeline), target.Sightings)
+	}
+	s := d.screen()
+	checkScreen(t, s, 120, 40)
+	for _, want := range []string{"observed at", "outcome", "user agent", target.Evidence[0].File + ":" + strconv.FormatInt(target.Evidence[0].Line, 10)} {
+		if !strings.Contains(s, want) {
+			t.Errorf("timeline does not show %q:\n%s", want, s)
+		}
+	}
+	d.press("G")
+	if got := d.model().tlCursor; got != len(m.timeline)-1 {
+		t.Errorf("G: cursor %d, want %d", got, len(m.timeline)-1)
+	}
+	d.press("enter")
+	if d.model().view != viewDetail {
+		t.Error("enter in the timeline did not open the detail")
+	}
+	d.press("t", "esc")
+	if d.model().view != viewDetail {
+		t.Error("esc from a timeline opened from the detail did not go back to it")
+	}
+}
+
+// TestEscapesFromDataAreNeutralised puts terminal escapes in every log-borne
+// field of one finding and checks that no view passes them to the terminal.
+func TestEscapesFromDataAreNeutralised(t *testing.T) {
+	c, _ := openDemoCase(t)
+	target := pickForged(t, c)
+	ctx := context.Background()
+	const evil = "\x1b[2J\x1b]0;pwned\a\u202eevil\u009b31m"
+	for _, q := range []string{
+		`UPDATE findings SET subject = ?, reason = reason || ?::VARCHAR, observers = list_append(observers, ?::VARCHAR) WHERE artifact_key = ?`,
+		`UPDATE sightings SET user_agent = ?, principal = ?, observer = ?, src_file = ? WHERE artifact_key = ?`,
+		`UPDATE artifacts SET header = ?, claims = json_object('sub', ?::VARCHAR), verify_note = ? WHERE artifact_key = ?`,
+	} {
+		args := []any{}
+		for range strings.Count(q, "?") - 1 {
+			args = append(args, evil)
+		}
+		args = append(args, target.ArtifactKey)
+		if _, err := c.DB.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	// Plain styles emit no escapes of their own: any ESC on screen came from data.
+	d := newDriver(t, c, 120, 40)
+	screens := []string{d.screen()}
+	if strings.Contains(screens[0], "\x1b") {
+		t.Fatalf("plain findings screen holds an escape:\n%q", screens[0])
+	}
+	d.press("/")
+	d.typeText(target.ArtifactID)
+	d.press("enter")
+	screens = append(screens, d.screen())
+	d.press("enter")
+	screens = append(screens, d.scrollAll())
+	d.press("t")
+	screens = append(screens, d.screen())
+	d.press("esc", "esc", "B")
+	screens = append(screens, d.scrollAll())
+	all := strings.Join(screens, "\n")
+	for i, s := range screens {
+		for _, bad := range []string{"\x1b", "\a", "\u202e", "\u009b"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("screen %d holds %q from data", i, bad)
+			}
+		}
+	}
+	if !strings.Contains(all, `\x1b[2J`) {
+		t.Errorf("the escaped form of the injected sequence is not shown:\n%s", all)
+	}
+
+	// With colours on, the injected sequences still never appear.
+	dc := &driver{t: t, m: New(ctx, c)}
+	dc.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	dc.run(dc.m.Init())
+	dc.press("/")
+	dc.typeText(target.ArtifactID)
+	dc.press("enter", "enter")
+	colored := dc.scrollAll()
+	dc.press("t")
+	colored += dc.screen()
+	for _, bad := range []string{"\x1b[2J", "\x1b]0;pwned", "\u202e"} {
+		if strings.Contains(colored, bad) {
+			t.Errorf("coloured screen holds the injected %q", bad)
+		}
+	}
+}
+
+// TestErrorsGoToTheStatusBar marks a finding in a read-only case: the
+// failure is reported on screen and the program goes on.
+func TestErrorsGoToTheStatusBar(t *testing.T) {
+	c, path := openDemoCase(t)
+	c.Close()
+	ro, err := analyzer.OpenCaseReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	d := newDriver(t, ro, 80, 24)
+	before, _ := d.model().selected()
+	d.press("f")
+	m := d.model()
+	if !m.msgErr || !strings.Contains(m.message, "saving triage mark") {
+		t.Errorf("status message = %q (error %v), want the save error", m.message, m.msgErr)
+	}
+	if after, _ := m.selected(); after.Status != before.Status {
+		t.Errorf("status changed to %q although the save failed", after.Status)
+	}
+	checkScreen(t, d.screen(), 80, 24)
+	if !strings.Contains(d.screen(), "saving triage mark") {
+		t.Errorf("the error is not on screen:\n%s", d.screen())
+	}
+}
+
+// TestLayout checks the column layout on its own.
+func TestLayout(t *testing.T) {
+	cols := []column{
+		{title: "a", min: 4, max: 10},
+		{title: "b", min: 4, max: 30, drop: 1},
+		{title: "c", min: 3, max: 5},
+	}
+	cells := [][]string{{"aaaaaaaaaa", strings.Repeat("b", 30), "ccccc"}}
+	tests := []struct {
+		width int
+		want  []int
+	}{
+		{100, []int{10, 30, 5}},
+		{47, []int{10, 30, 5}},
+		{40, []int{10, 23, 5}}, // b shrinks toward two thirds of its width
+		{30, []int{10, 0, 5}},  // rather than below that, b goes
+		{16, []int{10, 0, 5}},
+		{9, []int{4, 0, 4}}, // then the others shrink to their minimum
+		{3, []int{4, 0, 3}}, // cannot fit: the rendered line is truncated
+	}
+	for _, tt := range tests {
+		got := layout(cols, cells, tt.width)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("layout at %d = %v, want %v", tt.width, got, tt.want)
+		}
+	}
+}
+
+func TestRunQuits(t *testing.T) {
+	c, _ := openDemoCase(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, c, pr, io.Discard) }()
+	go pw.Write([]byte("q"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("Run did not quit on q")
+	}
+	pw.Close()
+}

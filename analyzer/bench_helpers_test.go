@@ -1,0 +1,5 @@
+package analyzer
+
+import "os"
+
+var osMkdirTemp = os.MkdirTemp

@@ -14,7 +14,10 @@ SELECT s.artifact_key,
        list(DISTINCT coalesce(s.principal, a.subject) ORDER BY coalesce(s.principal, a.subject))
            FILTER (WHERE coalesce(s.principal, a.subject) IS NOT NULL) AS principals,
        list(DISTINCT s.client_ip ORDER BY s.client_ip) FILTER (WHERE s.client_ip IS NOT NULL) AS client_ips,
-       (list({'file': s.src_file, 'line': s.src_line} ORDER BY s.observed_at NULLS LAST, s.src_file, s.src_line))[1:20] AS evidence
+       -- the first 20 sightings in time (min_by with n is much cheaper than
+       -- sorting every sighting into a list and slicing it)
+       min_by({'file': s.src_file, 'line': s.src_line},
+              (coalesce(s.observed_at, '9999-12-31'::TIMESTAMP), s.src_file, s.src_line), 20) AS evidence
 FROM sightings s LEFT JOIN artifacts a USING (artifact_key)
 GROUP BY s.artifact_key;
 

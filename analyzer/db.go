@@ -43,16 +43,6 @@ func OpenCase(ctx context.Context, path string) (*Case, error) {
 				return nil, fmt.Errorf("case directory: %w", err)
 			}
 		}
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			// Create the file empty with tight permissions; DuckDB accepts an
-			// empty file as a new database.
-			f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-			if err != nil {
-				return nil, fmt.Errorf("creating case: %w", err)
-			}
-			f.Close()
-			os.Remove(path) // DuckDB wants to create it; keep the umask-proof mode below
-		}
 		dsn = path
 	}
 	connector, err := duckdb.NewConnector(dsn, nil)
@@ -62,6 +52,8 @@ func OpenCase(ctx context.Context, path string) (*Case, error) {
 	db := sql.OpenDB(connector)
 	c := &Case{DB: db, Path: path, conn: connector}
 	if path != "" {
+		// A case holds tokens: owner only. (The command also sets umask 077,
+		// which covers DuckDB's WAL and temporary files.)
 		os.Chmod(path, 0o600)
 	}
 	// One transaction, so that a crash never leaves half a schema.

@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/forgehunt/forgehunt/parsers/envoy"
@@ -107,15 +106,4 @@ func SampleLines(head []byte) [][]byte {
 		}
 	}
 	return out
-}
-
-// Describe returns "name  description" rows for every format, sorted by
-// detection order, for `forgehunt formats`.
-func Describe() [][2]string {
-	rows := make([][2]string, 0, len(Formats))
-	for _, f := range Formats {
-		rows = append(rows, [2]string{f.Name(), f.Description()})
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return false })
-	return rows
 }

@@ -91,6 +91,18 @@ func TestHuntSurvivesHostileInput(t *testing.T) {
 		}
 	}
 
+	// The case holds tokens: only its owner may read it.
+	if st, err := os.Stat(casePath); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("case file mode = %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+	// No output carries a token's signature (a credential).
+	for _, tok := range rawTokens(t, casePath) {
+		sig := tok[strings.LastIndexByte(tok, '.')+1:]
+		if len(sig) >= 16 && (strings.Contains(stdout.String(), sig) || strings.Contains(stderr.String(), sig)) {
+			t.Fatalf("a token signature was printed")
+		}
+	}
+
 	// The rejects, with file and line.
 	stdout.Reset()
 	code = run(context.Background(), []string{"query", "--case", casePath, "--format", "jsonl",
@@ -119,4 +131,25 @@ func TestHuntSurvivesHostileInput(t *testing.T) {
 	if len(got) > 64<<10 {
 		t.Errorf("rejects output is %d bytes: excerpts are not bounded", len(got))
 	}
+}
+
+// rawTokens reads the stored raw tokens of a case.
+func rawTokens(t *testing.T, casePath string) []string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"query", "--case", casePath, "--format", "jsonl", "SELECT raw FROM artifact_raw"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("query: %s", errOut.String())
+	}
+	var toks []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r struct{ Raw string }
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, r.Raw)
+	}
+	if len(toks) == 0 {
+		t.Fatal("no raw tokens stored")
+	}
+	return toks
 }

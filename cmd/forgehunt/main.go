@@ -11,6 +11,8 @@ import (
 )
 
 func main() {
+	// Case files, their WAL and reports hold tokens: owner only.
+	syscall.Umask(0o077)
 	// FORGEHUNT_CPUPROFILE=FILE writes a CPU profile, for developers.
 	if path := os.Getenv("FORGEHUNT_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {

@@ -180,7 +180,8 @@ func (c *Case) reverify(ctx context.Context, set []*keys.Key) error {
 type RuleRun struct {
 	Rule     *rules.Rule
 	Hits     int
-	Err      error // the database's error when the rule could not run
+	Skipped  string // why the rule did not run (no artifacts of its kind); "" when it ran
+	Err      error  // the database's error when the rule could not run
 	Duration time.Duration
 }
 
@@ -211,11 +212,32 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE rule_hits (
 		rule_id VARCHAR, title VARCHAR, default_level VARCHAR, artifact_key VARCHAR,
-		reason VARCHAR, level VARCHAR, coverage VARCHAR)`); err != nil {
+		reason VARCHAR, level VARCHAR, coverage VARCHAR, evidence STRUCT(file VARCHAR, line BIGINT)[])`); err != nil {
+		return nil, err
+	}
+	kinds := map[string]bool{}
+	krows, err := conn.QueryContext(ctx, `SELECT DISTINCT kind FROM artifacts WHERE kind IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	for krows.Next() {
+		var k string
+		if err := krows.Scan(&k); err != nil {
+			krows.Close()
+			return nil, err
+		}
+		kinds[k] = true
+	}
+	krows.Close()
+	if err := krows.Err(); err != nil {
 		return nil, err
 	}
 	runs := make([]RuleRun, 0, len(ruleSet))
 	for _, r := range ruleSet {
+		if r.Kind != "" && r.Kind != "any" && !kinds[r.Kind] && len(kinds) > 0 {
+			runs = append(runs, RuleRun{Rule: r, Skipped: "no " + r.Kind + " artifacts in the case"})
+			continue
+		}
 		runs = append(runs, c.runRule(ctx, conn, r))
 	}
 	if _, err := conn.ExecContext(ctx, `DELETE FROM rule_runs`); err != nil {
@@ -223,8 +245,11 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	}
 	for _, run := range runs {
 		status, errText := "ok", ""
-		if run.Err != nil {
+		switch {
+		case run.Err != nil:
 			status, errText = "error", run.Err.Error()
+		case run.Skipped != "":
+			status, errText = "skipped", run.Skipped
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?)`,
 			run.Rule.ID, run.Rule.Source, status, run.Hits, nullStr(errText), run.Duration.Milliseconds()); err != nil {
@@ -239,16 +264,18 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 
 // runRule runs one rule into rule_hits inside a savepoint-like transaction,
 // so that a failing rule leaves no partial hits.
-func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) RuleRun {
+func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) (run RuleRun) {
 	start := time.Now()
-	run := RuleRun{Rule: r}
+	run = RuleRun{Rule: r}
 	defer func() { run.Duration = time.Since(start) }()
 	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
 	// The rule's query is code from a rule file, not log data; it is wrapped,
 	// never interpolated with values.
 	wrapped := `INSERT INTO rule_hits SELECT ?, ?, ?, artifact_key::VARCHAR, reason::VARCHAR,
-		CASE WHEN lvl IN ('informational','low','medium','high','critical') THEN lvl ELSE ? END, cov::VARCHAR
-		FROM (SELECT *, ` + optionalColumn(ctx, conn, q, "level") + ` AS lvl, ` + optionalColumn(ctx, conn, q, "coverage") + ` AS cov FROM (` + q + `) rule_query)`
+		CASE WHEN lvl IN ('informational','low','medium','high','critical') THEN lvl ELSE ? END, cov::VARCHAR,
+		ev::STRUCT(file VARCHAR, line BIGINT)[]
+		FROM (SELECT *, ` + optionalColumn(ctx, conn, q, "level") + ` AS lvl, ` + optionalColumn(ctx, conn, q, "coverage") + ` AS cov, ` +
+		optionalColumn(ctx, conn, q, "evidence") + ` AS ev FROM (` + q + "\n" + `) rule_query)`
 	res, err := conn.ExecContext(ctx, wrapped, r.ID, r.Title, r.Level, r.Level)
 	if err != nil {
 		run.Err = fmt.Errorf("%s: %w", r.Source, err)
@@ -262,7 +289,7 @@ func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) RuleR
 // optionalColumn returns the expression that reads an optional output
 // column of a rule query: the column when the query has it, else NULL.
 func optionalColumn(ctx context.Context, conn *sql.Conn, q, col string) string {
-	rows, err := conn.QueryContext(ctx, `SELECT * FROM (`+q+`) LIMIT 0`)
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM ("+q+"\n) LIMIT 0")
 	if err != nil {
 		return "NULL"
 	}
@@ -285,7 +312,7 @@ INSERT INTO findings
 SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.issuer, a.subject, a.signer_fp,
        st.first_seen, st.last_seen, coalesce(st.sightings, 0), coalesce(st.accepted, 0),
        coalesce(st.observers, []), coalesce(st.principals, []), coalesce(st.client_ips, []),
-       h.reason, coalesce(h.coverage, m.coverage), coalesce(st.evidence, []),
+       h.reason, coalesce(h.coverage, m.coverage), coalesce(h.evidence, st.evidence, []),
        coalesce(t.status, 'open'), t.note
 FROM (SELECT DISTINCT ON (rule_id, artifact_key) * FROM rule_hits ORDER BY rule_id, artifact_key, reason) h
 LEFT JOIN artifacts a ON a.artifact_key = h.artifact_key

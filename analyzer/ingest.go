@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +46,18 @@ type SourceResult struct {
 	Sightings   int64
 	Issuances   int64
 	Rejects     int64
+	// RecordsRead is what the reader counted, independently of the format;
+	// it must equal Sightings + Issuances + Rejects + Ignored.
+	RecordsRead int64
+	// Ignored counts records that carry nothing to hunt (a line without a
+	// token, a Keycloak event that issues nothing), by reason in
+	// IgnoredReasons.
+	Ignored        int64
+	IgnoredReasons map[string]int64
+	// Mismatch is "accounting mismatch: read N, accounted M" when the
+	// records read and the records accounted for differ (a format bug:
+	// records were lost or counted twice); "" when they agree.
+	Mismatch    string
 	Artifacts   int64 // new distinct artifacts first seen in this file
 	First, Last time.Time
 	// Skipped says why nothing was read ("already ingested", "format not
@@ -194,9 +208,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format, ropts record.Options,
-	pool *verifierPool, known *sync.Map, ingested map[string]bool, claimMu *sync.Mutex) (SourceResult, error) {
+	pool *verifierPool, known *sync.Map, ingested map[string]bool, claimMu *sync.Mutex) (res SourceResult, err error) {
 	start := time.Now()
-	res := SourceResult{Path: path}
+	res = SourceResult{Path: path}
 	defer func() { res.Duration = time.Since(start) }()
 	st, err := os.Stat(path)
 	if err != nil {
@@ -204,7 +218,8 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		return res, nil
 	}
 	res.Size = st.Size()
-	sum, err := fileSHA256(path)
+	var sum string
+	sum, err = fileSHA256(path)
 	if err != nil {
 		res.Skipped = err.Error()
 		return res, nil
@@ -264,9 +279,13 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		}
 		pool.submit(verifyJob{key: key, kind: s.Kind, raw: s.Raw, out: coll})
 	}
-	readErr := safeParse(ctx, format, &record.Input{Name: path, R: r, Options: ropts}, batcher)
+	var stats record.Stats
+	readErr := safeParse(ctx, format, &record.Input{Name: path, R: r, Options: ropts, Stats: &stats}, batcher)
 	if readErr != nil && ctx.Err() == nil {
 		res.ReadErr = readErr
+		// The unreadable rest of the stream is one record read and rejected,
+		// so that the accounting still adds up.
+		stats.Records++
 		batcher.Reject(&record.Reject{
 			Pos:    record.Position{File: path, Line: batcher.Counts().LastLine + 1, Format: format.Name()},
 			Reason: "read stopped: " + readErr.Error(),
@@ -281,6 +300,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	counts := batcher.Counts()
 	res.Sightings, res.Issuances, res.Rejects = counts.Sightings, counts.Issuances, counts.Rejects
+	res.Ignored, res.IgnoredReasons, res.RecordsRead = counts.Ignored, counts.IgnoredReasons, stats.Records
+	if accounted := counts.Accounted(); accounted != stats.Records {
+		res.Mismatch = fmt.Sprintf("accounting mismatch: read %d, accounted %d", stats.Records, accounted)
+	}
 	res.First, res.Last = counts.First, counts.Last
 	res.Artifacts = int64(len(rows))
 	if len(rows) > 0 {
@@ -318,21 +341,40 @@ func safeParse(ctx context.Context, f record.Format, in *record.Input, sink reco
 	return f.Parse(ctx, in, sink)
 }
 
-// recordSource writes the sources row, in ld's transaction when given.
+// recordSource writes the sources row, in ld's transaction when given. An
+// accounting mismatch is written to the error column (after a read error,
+// if any); the status stays what reading made it.
 func (c *Case) recordSource(ctx context.Context, ld *loader, r *SourceResult, status string) error {
-	var errText any
+	var problems []string
 	if r.ReadErr != nil {
-		errText = r.ReadErr.Error()
+		problems = append(problems, r.ReadErr.Error())
 	} else if r.Skipped != "" {
-		errText = r.Skipped
+		problems = append(problems, r.Skipped)
 	}
-	q := `INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)`
+	if r.Mismatch != "" {
+		problems = append(problems, r.Mismatch)
+	}
+	var errText any
+	if len(problems) > 0 {
+		errText = strings.Join(problems, "; ")
+	}
+	reasons, err := json.Marshal(r.IgnoredReasons)
+	if err != nil {
+		return err
+	}
+	if r.IgnoredReasons == nil {
+		reasons = []byte("{}")
+	}
+	q := `INSERT INTO sources (path, size, sha256, format, compression, records, sightings, issuances, rejects,
+		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)`
 	args := []any{r.Path, r.Size, r.SHA256, nullStr(r.Format), nullStr(r.Compression), r.Records(),
-		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText}
+		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText,
+		r.RecordsRead, r.Ignored, string(reasons)}
 	if ld != nil {
 		return ld.exec(ctx, q, args...)
 	}
-	_, err := c.DB.ExecContext(ctx, q, args...)
+	_, err = c.DB.ExecContext(ctx, q, args...)
 	return err
 }
 

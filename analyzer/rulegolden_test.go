@@ -6,10 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -45,6 +43,7 @@ type goldenFinding struct {
 // policyCase runs a rule test's tables with a policy, for the rules that read
 // the policy tables (a rule test itself cannot fill them).
 type policyCase struct {
+	name       string
 	rule, test string // the rule and its test whose tables are used
 	policy     *Policy
 	expect     string // hit or miss
@@ -54,37 +53,44 @@ type policyCase struct {
 
 var policyCases = []policyCase{
 	{
-		rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
+		name: "outside-alice-and-everyone", rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
 		policy: &Policy{Principals: []PrincipalNets{
 			{Principal: "alice", Networks: []string{"10.20.0.0/16", "2001:db8:1::/48"}},
 			{Principal: "*", Networks: []string{"192.0.2.0/24"}},
 		}},
-		expect: "hit", artifact: "sha256:stolen", golden: "jwt-unusual-network",
+		expect: "hit", artifact: "sha256:stolen", golden: "jwt-unusual-network.policy",
 	},
 	{
-		rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
+		name: "inside-everyone", rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
 		policy: &Policy{Principals: []PrincipalNets{
-			{Principal: "alice", Networks: []string{"10.20.0.0/16"}},
-			{Principal: "*", Networks: []string{"198.51.100.0/24"}},
+			{Principal: "alice", Networks: []string{"10.20.0.0/16", "2001:db8:1::/48"}},
+			{Principal: "*", Networks: []string{"203.0.113.0/24"}},
 		}},
 		expect: "miss",
 	},
 	{
-		rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
+		name: "trusted-key-token", rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
+		policy: &Policy{Principals: []PrincipalNets{
+			{Principal: "alice", Networks: []string{"10.20.0.0/16"}},
+		}},
+		expect: "miss", artifact: "sha256:trusted",
+	},
+	{
+		name: "principal-not-listed", rule: "jwt-unusual-network", test: "no policy: no networks are listed for anybody",
 		policy: &Policy{Principals: []PrincipalNets{
 			{Principal: "bob", Networks: []string{"10.20.0.0/16"}},
 		}},
 		expect: "miss",
 	},
 	{
-		rule: "jwt-scope-anomaly", test: "no policy and no legitimately issued token of the key: nothing to compare with",
+		name: "audience-outside-policy", rule: "jwt-scope-anomaly", test: "no policy and no legitimately issued token of the key, nothing to compare with",
 		policy: &Policy{Keys: []KeyScope{
 			{KID: "k1", Issuers: []string{"https://idp.acme.example"}, Audiences: []string{"account", "billing-api"}},
 		}},
 		expect: "hit", artifact: "sha256:outlook", golden: "jwt-scope-anomaly.policy",
 	},
 	{
-		rule: "jwt-scope-anomaly", test: "no policy and no legitimately issued token of the key: nothing to compare with",
+		name: "inside-policy-by-fp", rule: "jwt-scope-anomaly", test: "no policy and no legitimately issued token of the key, nothing to compare with",
 		policy: &Policy{Keys: []KeyScope{
 			{FP: "fp-exposed", Issuers: []string{"https://idp.acme.example"}, Audiences: []string{"account", "mail-api"}},
 		}},
@@ -96,37 +102,11 @@ var policyCases = []policyCase{
 // runs matching and the rule, as runRuleTest does.
 func buildTestCase(ctx context.Context, t *testing.T, r *rules.Rule, rt rules.Test, st Settings) *Case {
 	t.Helper()
-	c, err := OpenCase(ctx, "")
+	c, err := RuleTestCase(ctx, r, rt, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	tables := make([]string, 0, len(rt.Tables))
-	for name := range rt.Tables {
-		tables = append(tables, name)
-	}
-	sort.Strings(tables)
-	for _, table := range tables {
-		if !fillable[table] {
-			t.Fatalf("test %q: table %q cannot be filled", rt.Name, table)
-		}
-		cols, err := c.columns(ctx, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, row := range rt.Tables[table] {
-			if err := c.insertRow(ctx, table, cols, row); err != nil {
-				t.Fatalf("test %q: %s row %d: %v", rt.Name, table, i+1, err)
-			}
-		}
-	}
-	runs, err := c.Analyze(ctx, []*rules.Rule{r}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 1 || runs[0].Err != nil {
-		t.Fatalf("rule %s did not run: %v", r.ID, runs)
-	}
 	return c
 }
 
@@ -243,7 +223,7 @@ func TestRuleGolden(t *testing.T) {
 			t.Errorf("rule %s has no test %q", pc.rule, pc.test)
 			continue
 		}
-		name := fmt.Sprintf("%s/policy-%s", pc.rule, pc.expect)
+		name := pc.rule + "/policy-" + pc.name
 		if pc.golden != "" {
 			goldens[pc.golden] = true
 		}

@@ -24,6 +24,7 @@ func (r TestResult) Passed() bool { return r.Err == nil }
 // fillable are the tables a rule test may fill.
 var fillable = map[string]bool{
 	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true,
+	"policy_key_scope": true, "policy_networks": true, // become the run's Policy
 }
 
 // TestRule runs each of r's tests in its own empty in-memory case: the test's
@@ -70,37 +71,11 @@ func hitList(hits []string) string {
 }
 
 func runRuleTest(ctx context.Context, r *rules.Rule, t rules.Test, st Settings) ([]string, error) {
-	c, err := OpenCase(ctx, "")
+	c, err := RuleTestCase(ctx, r, t, st)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	tables := make([]string, 0, len(t.Tables))
-	for name := range t.Tables {
-		tables = append(tables, name)
-	}
-	sort.Strings(tables)
-	for _, table := range tables {
-		if !fillable[table] {
-			return nil, fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects)", t.Name, table)
-		}
-		cols, err := c.columns(ctx, table)
-		if err != nil {
-			return nil, err
-		}
-		for i, row := range t.Tables[table] {
-			if err := c.insertRow(ctx, table, cols, row); err != nil {
-				return nil, fmt.Errorf("test %q: %s row %d: %w", t.Name, table, i+1, err)
-			}
-		}
-	}
-	runs, err := c.Analyze(ctx, []*rules.Rule{r}, st)
-	if err != nil {
-		return nil, err
-	}
-	if len(runs) == 1 && runs[0].Err != nil {
-		return nil, runs[0].Err
-	}
 	rows, err := c.DB.QueryContext(ctx, `SELECT DISTINCT artifact_key FROM findings WHERE rule_id = ? ORDER BY 1`, r.ID)
 	if err != nil {
 		return nil, err
@@ -115,6 +90,57 @@ func runRuleTest(ctx context.Context, r *rules.Rule, t rules.Test, st Settings) 
 		hits = append(hits, k)
 	}
 	return hits, rows.Err()
+}
+
+// RuleTestCase builds the in-memory case of one rule test: the test's rows
+// inserted (policy rows become the run's Policy unless st has one), then
+// matching and the rule run. The caller closes the case.
+func RuleTestCase(ctx context.Context, r *rules.Rule, t rules.Test, st Settings) (*Case, error) {
+	c, err := OpenCase(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Case, error) {
+		c.Close()
+		return nil, err
+	}
+	tables := make([]string, 0, len(t.Tables))
+	for name := range t.Tables {
+		tables = append(tables, name)
+	}
+	sort.Strings(tables)
+	pol, err := testPolicy(t)
+	if err != nil {
+		return fail(fmt.Errorf("test %q: %w", t.Name, err))
+	}
+	if pol != nil && st.Policy == nil {
+		st.Policy = pol
+	}
+	for _, table := range tables {
+		if !fillable[table] {
+			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, policy_key_scope, policy_networks)", t.Name, table))
+		}
+		if strings.HasPrefix(table, "policy_") {
+			continue
+		}
+		cols, err := c.columns(ctx, table)
+		if err != nil {
+			return fail(err)
+		}
+		for i, row := range t.Tables[table] {
+			if err := c.insertRow(ctx, table, cols, row); err != nil {
+				return fail(fmt.Errorf("test %q: %s row %d: %w", t.Name, table, i+1, err))
+			}
+		}
+	}
+	runs, err := c.Analyze(ctx, []*rules.Rule{r}, st)
+	if err != nil {
+		return fail(err)
+	}
+	if len(runs) == 1 && runs[0].Err != nil {
+		return fail(runs[0].Err)
+	}
+	return c, nil
 }
 
 // columns lists a table's columns in order.
@@ -183,7 +209,7 @@ func LintRule(ctx context.Context, r *rules.Rule) error {
 		return err
 	}
 	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
-	rows, err := c.DB.QueryContext(ctx, `SELECT * FROM (`+q+`) LIMIT 0`)
+	rows, err := c.DB.QueryContext(ctx, "SELECT * FROM ("+q+"\n) LIMIT 0")
 	if err != nil {
 		return fmt.Errorf("query does not run: %w", err)
 	}
@@ -206,4 +232,39 @@ func LintRule(ctx context.Context, r *rules.Rule) error {
 		return fmt.Errorf("query must return the columns %s (it returns %s)", strings.Join(missing, " and "), strings.Join(cols, ", "))
 	}
 	return nil
+}
+
+// testPolicy turns a test's policy_key_scope rows (kid, key_fp, issuer,
+// audience) and policy_networks rows (principal, network) into a Policy, as
+// if the hunt had been given a policy file; nil when the test has neither.
+func testPolicy(t rules.Test) (*Policy, error) {
+	scopes, nets := t.Tables["policy_key_scope"], t.Tables["policy_networks"]
+	if len(scopes) == 0 && len(nets) == 0 {
+		return nil, nil
+	}
+	str := func(row map[string]any, k string) string {
+		if v, ok := row[k]; ok && v != nil {
+			return fmt.Sprint(v)
+		}
+		return ""
+	}
+	p := &Policy{}
+	for _, row := range scopes {
+		ks := KeyScope{KID: str(row, "kid"), FP: str(row, "key_fp")}
+		if v := str(row, "issuer"); v != "" {
+			ks.Issuers = []string{v}
+		}
+		if v := str(row, "audience"); v != "" {
+			ks.Audiences = []string{v}
+		}
+		p.Keys = append(p.Keys, ks)
+	}
+	for _, row := range nets {
+		pr, n := str(row, "principal"), str(row, "network")
+		if pr == "" || n == "" {
+			return nil, fmt.Errorf("policy_networks rows need principal and network")
+		}
+		p.Principals = append(p.Principals, PrincipalNets{Principal: pr, Networks: []string{n}})
+	}
+	return p, nil
 }

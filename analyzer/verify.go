@@ -70,24 +70,27 @@ func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
 		row.VerifyNote = record.Escape(err.Error())
 		return row
 	}
-	row.ArtifactID = tok.JTI
-	row.Issuer = tok.Issuer
-	row.Subject = tok.Subject
-	row.Audience = strings.Join(tok.Audience, ",")
-	row.AZP = tok.AZP
-	row.KID = tok.Kid
-	row.Alg = tok.Alg
+	// The columns people see are escaped (terminal escapes, bidi overrides),
+	// as parsers.Batcher escapes the issuances they are matched with; the
+	// header and claims JSON keep the token's own text.
+	row.ArtifactID = record.Escape(tok.JTI)
+	row.Issuer = record.Escape(tok.Issuer)
+	row.Subject = record.Escape(tok.Subject)
+	row.Audience = record.Escape(strings.Join(tok.Audience, ","))
+	row.AZP = record.Escape(tok.AZP)
+	row.KID = record.Escape(tok.Kid)
+	row.Alg = record.Escape(tok.Alg)
 	row.IssuedAt, row.NotBefore, row.ExpiresAt = tok.IssuedAt, tok.NotBefore, tok.ExpiresAt
 	row.Header, row.Claims = tok.HeaderJSON, tok.ClaimsJSON
 	res := jwtcheck.Verify(raw, tok, set)
-	row.SigStatus, row.SignerFP, row.VerifyNote = res.Status, res.SignerFP, res.Note
+	row.SigStatus, row.SignerFP, row.VerifyNote = res.Status, res.SignerFP, record.Escape(res.Note)
 	return row
 }
 
 // idOnlyArtifact is the row of an artifact known only by its id.
 func idOnlyArtifact(key string, s *record.Sighting) ArtifactRow {
 	return ArtifactRow{
-		ArtifactKey: key, Kind: s.Kind, ArtifactID: s.ArtifactID, Issuer: s.Issuer,
+		ArtifactKey: key, Kind: s.Kind, ArtifactID: record.Escape(s.ArtifactID), Issuer: record.Escape(s.Issuer),
 		SigStatus: SigUnverifiable, VerifyNote: "the log holds only the id; the verifier's acceptance is the evidence",
 	}
 }

@@ -46,6 +46,10 @@ func ts(name string) arrow.Field { return arrow.Field{Name: name, Type: tsType, 
 // MaxExcerpt bounds the excerpt stored with a reject.
 const MaxExcerpt = 512
 
+// MaxReason bounds the reason stored with a reject: formats put parser
+// errors in reasons, and those may grow with the input.
+const MaxReason = 256
+
 // ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its bytes.
 func ArtifactKey(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
@@ -69,9 +73,25 @@ const (
 // Counts are the records a Batcher received.
 type Counts struct {
 	Sightings, Issuances, Rejects int64
-	First, Last                   time.Time // time range of sightings and issuances
-	LastLine                      int64     // highest source line seen
+	// Ignored counts the records read that carry nothing to hunt;
+	// IgnoredReasons splits them by reason (shared with the Batcher: do not
+	// modify it).
+	Ignored        int64
+	IgnoredReasons map[string]int64
+	First, Last    time.Time // time range of sightings and issuances
+	LastLine       int64     // highest source line seen
 }
+
+// Accounted is rows plus rejects plus ignored: the records the sink was told
+// about, which must equal the records read.
+func (c Counts) Accounted() int64 { return c.Sightings + c.Issuances + c.Rejects + c.Ignored }
+
+// maxIgnoreReasons bounds the distinct reasons a Batcher keeps; reasons are
+// constants of the formats, so more than this is a format bug, not input.
+const maxIgnoreReasons = 32
+
+// IgnoreOther is the reason ignores are counted under past maxIgnoreReasons.
+const IgnoreOther = "other"
 
 // Batcher is a record.Sink that normalizes records into Arrow record batches
 // of at most BatchRows rows and hands each full batch to Flush. It is used by
@@ -155,16 +175,19 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	}
 }
 
-// Issuance implements record.Sink.
+// Issuance implements record.Sink. The text columns that are shown (issuer,
+// artifact id, subject, audience, key ref) are escaped here, as the analyzer
+// escapes the same claims of artifacts, so that both sides still compare
+// equal; attrs stay as the format wrote them.
 func (b *Batcher) Issuance(is *record.Issuance) {
 	f := b.issuances.Fields()
 	putStr(f[0], is.Kind)
-	putStr(f[1], is.Issuer)
-	putStr(f[2], is.ArtifactID)
+	putStr(f[1], record.Escape(is.Issuer))
+	putStr(f[2], record.Escape(is.ArtifactID))
 	putStr(f[3], is.RawSHA256)
-	putStr(f[4], is.Subject)
-	putStr(f[5], is.Audience)
-	putStr(f[6], is.KeyRef)
+	putStr(f[4], record.Escape(is.Subject))
+	putStr(f[5], record.Escape(is.Audience))
+	putStr(f[6], record.Escape(is.KeyRef))
 	putTime(f[7], is.IssuedAt)
 	putTime(f[8], is.ExpiresAt)
 	putStr(f[9], is.Attrs)
@@ -179,13 +202,29 @@ func (b *Batcher) Issuance(is *record.Issuance) {
 	}
 }
 
-// Reject implements record.Sink. The excerpt is truncated and escaped here.
+// Ignore implements record.Sink: it counts the record by reason and stores
+// nothing.
+func (b *Batcher) Ignore(pos record.Position, reason string) {
+	if b.counts.IgnoredReasons == nil {
+		b.counts.IgnoredReasons = map[string]int64{}
+	}
+	reason = record.Excerpt(reason, 80)
+	if _, ok := b.counts.IgnoredReasons[reason]; !ok && len(b.counts.IgnoredReasons) >= maxIgnoreReasons {
+		reason = IgnoreOther
+	}
+	b.counts.IgnoredReasons[reason]++
+	b.counts.Ignored++
+	b.counts.LastLine = max(b.counts.LastLine, pos.Line)
+}
+
+// Reject implements record.Sink. The reason and the excerpt are truncated
+// and escaped here.
 func (b *Batcher) Reject(r *record.Reject) {
 	f := b.rejects.Fields()
 	putStr(f[0], r.Pos.File)
 	f[1].(*array.Int64Builder).Append(r.Pos.Line)
 	putStr(f[2], r.Pos.Format)
-	putStr(f[3], record.Escape(r.Reason))
+	putStr(f[3], record.Excerpt(r.Reason, MaxReason))
 	putStr(f[4], record.Excerpt(r.Excerpt, MaxExcerpt))
 	b.counts.Rejects++
 	b.counts.LastLine = max(b.counts.LastLine, r.Pos.Line)

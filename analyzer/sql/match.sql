@@ -84,12 +84,18 @@ CREATE OR REPLACE TABLE ledger_rate AS
 WITH span AS (
     SELECT kind, (epoch(max(t)) - epoch(min(t))) / 3600.0 AS hours, count(*) AS n
     FROM ledger_times GROUP BY kind
+),
+by_hour AS (
+    SELECT kind, hour(t) AS h, count(*) AS n FROM ledger_times GROUP BY ALL
 )
-SELECT lt.kind, hour(lt.t) AS h,
-       CASE WHEN any_value(span.hours) >= 48 THEN count(*) / (any_value(span.hours) / 24.0)
-            ELSE any_value(span.n) / greatest(any_value(span.hours), 1.0) END AS per_hour
-FROM ledger_times lt JOIN span USING (kind)
-GROUP BY lt.kind, hour(lt.t);
+-- Two days or more: the issuer's usual rate for each hour of the day; less:
+-- its overall rate, for every hour (too little data for a daily rhythm).
+SELECT span.kind, hrs.h,
+       CASE WHEN span.hours >= 48 THEN coalesce(by_hour.n, 0) / (span.hours / 24.0)
+            ELSE span.n / greatest(span.hours, 1.0) END AS per_hour
+FROM span
+CROSS JOIN (SELECT unnest(range(24)) AS h) hrs
+LEFT JOIN by_hour ON by_hour.kind = span.kind AND by_hour.h = hrs.h;
 
 CREATE OR REPLACE TABLE ledger_silences AS
 WITH d AS (

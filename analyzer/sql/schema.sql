@@ -30,9 +30,16 @@ CREATE TABLE IF NOT EXISTS sources (
     first_time  TIMESTAMP,
     last_time   TIMESTAMP,
     status      VARCHAR,   -- complete, partial (read error; what was read is kept)
-    error       VARCHAR,
-    ingested_at TIMESTAMP
+    error       VARCHAR,   -- read error, skip reason, or "accounting mismatch: read N, accounted M"
+    ingested_at TIMESTAMP,
+    records_read    BIGINT,  -- records the reader counted: = sightings + issuances + rejects + ignored
+    ignored         BIGINT,  -- records read that carry nothing to hunt (no token, an event that issues nothing)
+    ignored_reasons VARCHAR  -- JSON object: reason -> count
 );
+-- Cases written before the accounting columns existed.
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS records_read BIGINT;
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS ignored BIGINT;
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS ignored_reasons VARCHAR;
 
 CREATE TABLE IF NOT EXISTS sightings (
     artifact_key VARCHAR,

@@ -127,3 +127,28 @@ func TestHuntPrecisionRecall(t *testing.T) {
 		}
 	}
 }
+
+// The rule example in the README is complete: it loads and its tests pass.
+func TestReadmeRuleExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	start := strings.Index(s, "```yaml\nid: ")
+	if start < 0 {
+		t.Fatal("README has no rule example")
+	}
+	end := strings.Index(s[start+8:], "```")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "example.yml"), []byte(s[start+8:start+8+end]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"rules", "test", dir}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("rules test on the README example: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "2 passed, 0 failed") {
+		t.Fatalf("README example tests: %s", stdout.String())
+	}
+}

@@ -114,10 +114,17 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	fmt.Fprintf(w, "\nforgehunt: %d key(s); read %d file(s) (%s) in %s\n", len(res.keys), read, strings.Join(names, ", "), res.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
 	for _, s := range res.ingest.Sources {
+		if s.Skipped == "" && s.ReadErr == nil {
+			fmt.Fprintf(w, "  %-11s %s: %d sightings, %d issuances, %d rejects (%s)\n", s.Format, record.Escape(s.Path),
+				s.Sightings, s.Issuances, s.Rejects, s.Duration.Round(time.Millisecond))
+		}
 		if s.Skipped != "" {
 			fmt.Fprintf(w, "  skipped %s: %s\n", record.Escape(s.Path), record.Escape(s.Skipped))
 		} else if s.ReadErr != nil {
 			fmt.Fprintf(w, "  partial %s: %s (the %d records before it are kept)\n", record.Escape(s.Path), record.Escape(s.ReadErr.Error()), s.Records())
+		}
+		if s.Mismatch != "" {
+			fmt.Fprintf(w, "  %s %s: records were lost or counted twice; this is a forgehunt bug, please report it\n", s.Mismatch, record.Escape(s.Path))
 		}
 	}
 	if rejects > 0 {
@@ -137,19 +144,35 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 			lv = append(lv, fmt.Sprintf("%d %s", n, rules.Levels[i]))
 		}
 	}
-	ran, failed := 0, 0
+	ran, failed, skipped := 0, 0, 0
+	var hits, quiet []string
 	for _, r := range res.runs {
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			failed++
 			fmt.Fprintf(w, "  rule %s failed: %s\n", r.Rule.ID, record.Escape(r.Err.Error()))
-		} else {
+		case r.Skipped != "":
+			skipped++
+			fmt.Fprintf(w, "  rule %s skipped: %s\n", r.Rule.ID, r.Skipped)
+		default:
 			ran++
+			if r.Hits > 0 {
+				hits = append(hits, fmt.Sprintf("%s %d", r.Rule.ID, r.Hits))
+			} else {
+				quiet = append(quiet, r.Rule.ID)
+			}
 		}
 	}
 	for _, e := range res.loadErrs {
 		fmt.Fprintf(w, "  rule file %s not loaded: %s\n", e.Source, record.Escape(e.Err.Error()))
 	}
-	fmt.Fprintf(w, "  rules: %d ran, %d failed, %d not loaded; findings: %s\n", ran, failed, len(res.loadErrs), orNone(strings.Join(lv, ", ")))
+	if len(hits) > 0 {
+		fmt.Fprintf(w, "  hits: %s\n", strings.Join(hits, ", "))
+	}
+	if len(quiet) > 0 {
+		fmt.Fprintf(w, "  no hits: %s\n", strings.Join(quiet, ", "))
+	}
+	fmt.Fprintf(w, "  rules: %d ran, %d skipped, %d failed, %d not loaded; findings: %s\n", ran, skipped, failed, len(res.loadErrs), orNone(strings.Join(lv, ", ")))
 	if casePath != "" {
 		fmt.Fprintf(w, "  case saved to %s (triage: forgehunt tui --case %s)\n", casePath, casePath)
 	}

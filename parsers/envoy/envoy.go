@@ -46,6 +46,9 @@ func (Parser) Description() string {
 const (
 	ReasonNotObject = "not a JSON object"
 	ReasonNUL       = "NUL byte in line"
+	// ReasonDuplicateKey starts the reason of a line that gives a key it
+	// reads twice (two authorization values: which one did the verifier see?).
+	ReasonDuplicateKey = "duplicate key"
 )
 
 // Default JSON keys of the logical fields that record.Options.FieldMap may
@@ -152,14 +155,19 @@ func (f *fields) add(key string) int {
 	return i
 }
 
-// fill records the values of o's keys; later duplicates overwrite earlier ones.
-func (f *fields) fill(o *fastjson.Object) {
+// fill records the values of o's keys. It returns the first key it reads
+// that o holds twice, or "": JSON readers disagree on which duplicate counts.
+func (f *fields) fill(o *fastjson.Object) (dup string) {
 	clear(f.vals)
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if i, ok := f.slot[string(key)]; ok {
+			if f.vals[i] != nil && dup == "" {
+				dup = string(key)
+			}
 			f.vals[i] = v
 		}
 	})
+	return dup
 }
 
 // raw returns the bytes of the value in slot i: strings unescaped, numbers
@@ -203,10 +211,12 @@ func (f *fields) text(i int) string {
 
 // Parse streams one sighting per line whose authorization value is a bearer
 // JWT (or a bare JWT, see record.BearerJWT). Lines without an authorization
-// value, with "-", or with another scheme are valid and yield nothing (they are
-// only checked for JSON syntax). Bad JSON, a NUL byte, invalid UTF-8, a bearer
-// value that is not JWT-shaped and an unreadable time are rejected. A line without a time gives a sighting with a
-// zero ObservedAt.
+// value, with "-", or with another scheme are valid and ignored ("no bearer
+// token"; they are only checked for JSON syntax). Bad JSON, a NUL byte,
+// invalid UTF-8, a top-level key that is read and given twice (JSON readers
+// disagree on which one counts), a bearer value that is not JWT-shaped and an
+// unreadable time are rejected. A line without a time gives a sighting with a
+// zero ObservedAt. Each line ends in exactly one sighting, reject or ignore.
 //
 // Options: FieldMap overrides the key of token, time, client_ip, user_agent,
 // observer, principal, status, method and path (top-level keys only); Observer
@@ -245,7 +255,10 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			reject(ReasonNotObject)
 			return
 		}
-		f.fill(o)
+		if dup := f.fill(o); dup != "" {
+			reject(fmt.Sprintf("%s %q", ReasonDuplicateKey, dup))
+			return
+		}
 
 		raw, why := record.BearerJWT(f.text(f.token))
 		if why != "" {
@@ -253,6 +266,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 		if raw == "" {
+			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
 		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}

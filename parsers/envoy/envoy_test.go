@@ -128,9 +128,10 @@ func FuzzParse(f *testing.F) {
 // discard is a sink that keeps nothing.
 type discard struct{ n int }
 
-func (d *discard) Sighting(*record.Sighting) { d.n++ }
-func (d *discard) Issuance(*record.Issuance) {}
-func (d *discard) Reject(*record.Reject)     { d.n++ }
+func (d *discard) Sighting(*record.Sighting)      { d.n++ }
+func (d *discard) Issuance(*record.Issuance)      {}
+func (d *discard) Reject(*record.Reject)          { d.n++ }
+func (d *discard) Ignore(record.Position, string) {}
 
 func BenchmarkParse(b *testing.B) {
 	var buf bytes.Buffer

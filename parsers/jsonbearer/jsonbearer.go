@@ -6,8 +6,9 @@
 //
 // A field is named by a key or a dotted path into nested objects
 // ("request.headers.authorization"); a dotted name is first tried as a literal
-// top-level key. When a key occurs twice in one object the last occurrence
-// wins. For each logical field the first name present with a non-empty value
+// top-level key. A line that gives a top-level key it reads twice is
+// rejected (JSON readers disagree on which occurrence counts); inside nested
+// objects the last occurrence wins. For each logical field the first name present with a non-empty value
 // ("-" and null are empty) is used; the names tried, after the one FieldMap
 // gives, are:
 //
@@ -64,6 +65,9 @@ func (Parser) Description() string {
 const (
 	ReasonNotObject = "not a JSON object"
 	ReasonNUL       = "NUL byte in line"
+	// ReasonDuplicateKey starts the reason of a line that gives a key it
+	// reads twice (two token values: which one did the verifier see?).
+	ReasonDuplicateKey = "duplicate key"
 )
 
 // Logical fields, in the order of defaultNames.
@@ -150,13 +154,19 @@ func newTable(fieldMap map[string]string) *table {
 	return t
 }
 
-func (t *table) fill(o *fastjson.Object) {
+// fill records the values of o's keys. It returns the first key it reads
+// that o holds twice, or "": JSON readers disagree on which duplicate counts.
+func (t *table) fill(o *fastjson.Object) (dup string) {
 	clear(t.vals)
 	o.Visit(func(key []byte, v *fastjson.Value) {
 		if i, ok := t.slot[string(key)]; ok {
+			if t.vals[i] != nil && dup == "" {
+				dup = string(key)
+			}
 			t.vals[i] = v
 		}
 	})
+	return dup
 }
 
 // value returns the first non-empty scalar of field f and the name it was
@@ -262,10 +272,12 @@ func (Parser) Sniff(sample [][]byte) bool {
 }
 
 // Parse streams one sighting per line whose token field holds a JWT (see
-// record.BearerJWT). Lines without one are valid and yield nothing (they are
-// only checked for JSON syntax). Bad JSON, a NUL byte, invalid UTF-8, a bearer
-// value that is not JWT-shaped and an unreadable time are rejected. A line
-// without a time gives a sighting with a zero ObservedAt.
+// record.BearerJWT). Lines without one are valid and ignored ("no bearer
+// token"; they are only checked for JSON syntax). Bad JSON, a NUL byte,
+// invalid UTF-8, a top-level key that is read and given twice (JSON readers
+// disagree on which one counts), a bearer value that is not JWT-shaped and an
+// unreadable time are rejected. A line without a time gives a sighting with a
+// zero ObservedAt. Each line ends in exactly one sighting, reject or ignore.
 //
 // Options: FieldMap puts a name (key or dotted path) before the defaults of
 // token, time, client_ip, user_agent, observer, principal, status, method,
@@ -300,10 +312,14 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			reject(ReasonNotObject)
 			return
 		}
-		t.fill(o)
+		if dup := t.fill(o); dup != "" {
+			reject(fmt.Sprintf("%s %q", ReasonDuplicateKey, dup))
+			return
+		}
 
 		tv, tokenField := t.value(fToken)
 		if tv == nil || tv.Type() != fastjson.TypeString {
+			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
 		raw, why := record.BearerJWT(string(tv.GetStringBytes()))
@@ -312,6 +328,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 		if raw == "" {
+			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
 		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}

@@ -25,9 +25,11 @@
 // OAUTH2_EXTENSION_GRANT) are issuances even without token_id, with an empty
 // ArtifactID, so they can still match weakly by subject, audience and time.
 // Error events (type *_ERROR or an error field), other events and admin
-// events issue nothing. Lines of other loggers (startup messages, stack
-// traces) are not events and are skipped silently; a line of the events
-// logger that cannot be read is rejected.
+// events issue nothing and are ignored with a reason (IgnoreErrorEvent,
+// IgnoreAdminEvent, IgnoreNoIssuance). Lines of other loggers (startup
+// messages, stack traces) are not events and are ignored as
+// record.IgnoreNotEvent; a line of the events logger that cannot be read is
+// rejected. Each line ends in exactly one issuance, reject or ignore.
 //
 // Mapping: ArtifactID = token_id, Subject = userId, Audience = clientId
 // (Keycloak's azp), IssuedAt = the line's time. Issuer is empty unless
@@ -40,6 +42,7 @@ package keycloak
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,6 +62,13 @@ func (format) Name() string { return "keycloak" }
 func (format) Description() string {
 	return "Keycloak event log (org.keycloak.events; Quarkus text or JSON logging): issued access tokens"
 }
+
+// Ignore reasons of events that issue nothing.
+const (
+	IgnoreErrorEvent = "error event"
+	IgnoreAdminEvent = "admin event"
+	IgnoreNoIssuance = "event issues no token"
+)
 
 // eventsLogger is the category of Keycloak's jboss-logging event listener.
 const eventsLogger = "org.keycloak.events"
@@ -143,6 +153,7 @@ func (p *parser) line(lineNo int64, line []byte) {
 	}
 	s := strings.TrimSpace(string(line))
 	if s == "" {
+		p.sink.Ignore(pos, record.IgnoreNotEvent)
 		return
 	}
 	var (
@@ -156,13 +167,18 @@ func (p *parser) line(lineNo int64, line []byte) {
 		ev, claims, err = p.textLine(s)
 	}
 	if !claims {
+		p.sink.Ignore(pos, record.IgnoreNotEvent)
 		return
 	}
+	var ignore string
 	if err == nil {
-		err = p.event(pos, &ev)
+		ignore, err = p.event(pos, &ev)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		p.sink.Reject(&record.Reject{Pos: pos, Reason: err.Error(), Excerpt: s})
+	case ignore != "":
+		p.sink.Ignore(pos, ignore)
 	}
 }
 
@@ -214,7 +230,7 @@ func (p *parser) jsonLine(s string) (ev event, claims bool, err error) {
 	v, err := p.json.Parse(s)
 	if err != nil {
 		if strings.Contains(s, eventsLogger) {
-			return ev, true, fmt.Errorf("invalid JSON: %w", err)
+			return ev, true, errors.New(record.JSONErrorReason(err))
 		}
 		return ev, false, nil
 	}
@@ -311,18 +327,18 @@ var referencingTypes = map[string]bool{
 	"IDENTITY_PROVIDER_RETRIEVE_TOKEN": true,
 }
 
-// event turns an events-logger message into an issuance, or nothing.
-func (p *parser) event(pos record.Position, ev *event) error {
+// event turns an events-logger message into an issuance, or returns why it
+// issues nothing (ignore), or why it cannot be read (err).
+func (p *parser) event(pos record.Position, ev *event) (ignore string, err error) {
 	if strings.HasPrefix(ev.message, "operationType=") {
-		return nil // admin event
+		return IgnoreAdminEvent, nil
 	}
 	if !strings.HasPrefix(ev.message, "type=") {
-		return fmt.Errorf("events line without type=")
+		return "", fmt.Errorf("events line without type=")
 	}
-	var err error
 	p.fields, err = parseFields(p.fields[:0], ev.message)
 	if err != nil {
-		return fmt.Errorf("bad event fields: %w", err)
+		return "", fmt.Errorf("bad event fields: %w", err)
 	}
 	get := func(key string) string {
 		for _, f := range p.fields {
@@ -334,12 +350,14 @@ func (p *parser) event(pos record.Position, ev *event) error {
 	}
 	typ := get("type")
 	if typ == "" {
-		return fmt.Errorf("empty event type")
+		return "", fmt.Errorf("empty event type")
 	}
 	tokenID := get("token_id")
-	if strings.HasSuffix(typ, "_ERROR") || get("error") != "" || referencingTypes[typ] ||
-		(tokenID == "" && !grantingTypes[typ]) {
-		return nil
+	if strings.HasSuffix(typ, "_ERROR") || get("error") != "" {
+		return IgnoreErrorEvent, nil
+	}
+	if referencingTypes[typ] || (tokenID == "" && !grantingTypes[typ]) {
+		return IgnoreNoIssuance, nil
 	}
 	realm := get("realmName")
 	if realm == "" {
@@ -368,7 +386,7 @@ func (p *parser) event(pos record.Position, ev *event) error {
 		iss.Issuer = p.issuerBase + realm
 	}
 	p.sink.Issuance(&iss)
-	return nil
+	return "", nil
 }
 
 // quarkusDefaultTime reads Keycloak's default "2006-01-02 15:04:05,000"

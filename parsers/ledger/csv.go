@@ -51,10 +51,18 @@ func parseCSV(ctx context.Context, in *record.Input, format string, sink record.
 			return nil
 		}
 		bounded.mark()
+		var perr *csv.ParseError
+		if err != nil && !errors.Is(err, errRecordTooLong) && !errors.As(err, &perr) {
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		in.CountRecord()
 		line := int64(1)
-		if len(rec) > 0 {
+		switch {
+		case len(rec) > 0:
 			l, _ := cr.FieldPos(0)
 			line = int64(l) + bounded.lineAdjust
+		case perr != nil:
+			line = int64(perr.StartLine) + bounded.lineAdjust
 		}
 		pos := record.Position{File: in.Name, Line: line, Format: format}
 		if err != nil {
@@ -63,18 +71,15 @@ func parseCSV(ctx context.Context, in *record.Input, format string, sink record.
 				bounded.resync()
 				continue
 			}
-			var perr *csv.ParseError
-			if errors.As(err, &perr) {
-				sink.Reject(&record.Reject{Pos: pos, Reason: "bad CSV: " + perr.Err.Error(), Excerpt: excerpt(rec)})
-				continue
-			}
-			return fmt.Errorf("read ledger: %w", err)
+			sink.Reject(&record.Reject{Pos: pos, Reason: "bad CSV: " + perr.Err.Error(), Excerpt: excerpt(rec)})
+			continue
 		}
 		if columns == nil {
 			if columns, err = header(rec); err != nil {
 				sink.Reject(&record.Reject{Pos: pos, Reason: err.Error(), Excerpt: excerpt(rec)})
 				return nil
 			}
+			sink.Ignore(pos, record.IgnoreHeader)
 			continue
 		}
 		if !validRecord(rec) {

@@ -29,7 +29,7 @@ func parseJSONL(ctx context.Context, in *record.Input, format string, sink recor
 		}
 		v, err := p.ParseBytes(line)
 		if err != nil {
-			reject("invalid JSON: " + err.Error())
+			reject(record.JSONErrorReason(err))
 			return
 		}
 		obj, err := v.Object()

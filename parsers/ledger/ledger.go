@@ -7,10 +7,11 @@
 // A ledger file is JSON Lines or CSV, decided per file: if its first
 // non-blank character (after a UTF-8 byte order mark) is "{", every line is
 // one JSON object; otherwise it is CSV (RFC 4180, comma-separated, UTF-8)
-// whose first record is a header row naming the columns. Blank lines are
-// skipped. CSV fields may be quoted and may then hold commas, quotes ("")
-// and line breaks; a stray quote inside an unquoted field is taken literally.
-// A record's position is the line it starts on.
+// whose first record is a header row naming the columns (a record read, and
+// ignored as record.IgnoreHeader). Blank lines are skipped. CSV fields may be
+// quoted and may then hold commas, quotes ("") and line breaks; a stray quote
+// inside an unquoted field is taken literally. A record's position is the
+// line it starts on.
 //
 // # Fields
 //

@@ -142,9 +142,10 @@ func FuzzParse(f *testing.F) {
 
 type discard struct{ n int }
 
-func (d *discard) Sighting(*record.Sighting) {}
-func (d *discard) Issuance(*record.Issuance) { d.n++ }
-func (d *discard) Reject(*record.Reject)     {}
+func (d *discard) Sighting(*record.Sighting)      {}
+func (d *discard) Issuance(*record.Issuance)      { d.n++ }
+func (d *discard) Reject(*record.Reject)          {}
+func (d *discard) Ignore(record.Position, string) {}
 
 func synthetic(jsonl bool, size int) []byte {
 	var b strings.Builder

@@ -235,9 +235,11 @@ func (Parser) Sniff(sample [][]byte) bool {
 
 // Parse streams one sighting per line whose trailing fields carry a bearer
 // JWT. Lines without one ("-", another scheme, no trailing field) are valid
-// and yield nothing. Lines that do not have the combined shape, carry control
-// characters or invalid UTF-8, hold a bearer value that is not JWT-shaped, or
-// have an unreadable $time_local are rejected.
+// and ignored ("no bearer token"). Lines that do not have the combined shape,
+// carry control characters or invalid UTF-8, hold a bearer value that is not
+// JWT-shaped, or have an unreadable $time_local are rejected. Each line ends
+// in exactly one sighting, reject or ignore: only the first bearer token of a
+// line is read.
 //
 // Options: Observer names the service; without it the observer is derived
 // from the file name (see ObserverFromName).
@@ -285,6 +287,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			}
 		}
 		if raw == "" {
+			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
 		t, ok := timeLocal(e.timeLocal)

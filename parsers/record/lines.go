@@ -19,9 +19,12 @@ const DefaultMaxLineBytes = 1 << 20
 const ReasonLineTooLong = "line too long"
 
 // EachLine calls fn for every line of in.R (without the line ending), with its
-// 1-based number. Empty lines are skipped. A line longer than the bound is not
-// passed to fn: it is rejected to sink with its position and skipped without
-// being buffered. Lines that are not valid UTF-8 are passed on; the format
+// 1-based number. Empty lines (blank or white space only) are skipped. A line
+// longer than the bound is not passed to fn: it is rejected to sink with its
+// position and its first 256 bytes, and skipped; no more than the bound is
+// ever buffered. Every line passed to fn or
+// rejected is counted in in.Stats; fn must end each line it gets in exactly
+// one Sink call (a row, a Reject or an Ignore). Lines that are not valid UTF-8 are passed on; the format
 // decides what to do with them (see ValidUTF8).
 //
 // EachLine returns the read error that stopped it (nil at EOF), or ctx.Err().
@@ -69,14 +72,16 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 			break
 		}
 		if tooLong {
+			in.CountRecord()
 			sink.Reject(&Reject{
 				Pos:     Position{File: in.Name, Line: lineNo, Format: format},
 				Reason:  fmt.Sprintf("%s (%d bytes, limit %d)", ReasonLineTooLong, total, max),
-				Excerpt: string(buf),
+				Excerpt: string(buf[:min(len(buf), 256)]),
 			})
 		} else {
 			line := bytes.TrimRight(buf, "\r\n")
 			if len(bytes.TrimSpace(line)) > 0 {
+				in.CountRecord()
 				fn(lineNo, line)
 			}
 		}

@@ -93,11 +93,28 @@ type Reject struct {
 
 // Sink receives the records of one input. A sink must copy what it keeps: the
 // caller may reuse the record after the call returns.
+//
+// Every record a format reads ends in exactly one call: a row (Sighting or
+// Issuance), a Reject, or an Ignore. That is what lets the caller prove that
+// nothing read was lost (see Stats).
 type Sink interface {
 	Sighting(*Sighting)
 	Issuance(*Issuance)
 	Reject(*Reject)
+	// Ignore is a record read that yields no row and is not malformed: an
+	// access-log line without a bearer token, a Keycloak event that issues
+	// nothing, a line of another logger, a CSV header. reason is a short
+	// stable phrase (one of the Ignore* constants or a format's own), never
+	// text taken from the input.
+	Ignore(pos Position, reason string)
 }
+
+// Ignore reasons shared by formats.
+const (
+	IgnoreNoToken  = "no bearer token"
+	IgnoreNotEvent = "not an event line"
+	IgnoreHeader   = "header"
+)
 
 // Options tune a format for one run. The zero value is the default.
 type Options struct {
@@ -128,6 +145,26 @@ type Input struct {
 	Name    string // the path shown in positions
 	R       io.Reader
 	Options Options
+	// Stats, if set, counts the records read, independently of what the
+	// format makes of them. Nil counts nothing.
+	Stats *Stats
+}
+
+// Stats counts what a reader read from one input. It is filled by the
+// reading helpers (EachLine) and by formats that read records otherwise (the
+// ledger's CSV reader), one goroutine per input.
+type Stats struct {
+	// Records is the number of records read: every non-empty line (over-long
+	// ones included) for line formats, every CSV record (header included)
+	// for CSV. Each of them ends in exactly one Sink call.
+	Records int64
+}
+
+// CountRecord counts one record read into in.Stats, if set.
+func (in *Input) CountRecord() {
+	if in.Stats != nil {
+		in.Stats.Records++
+	}
 }
 
 // Format reads one log format.
@@ -137,7 +174,9 @@ type Input struct {
 // panic on any input.
 //
 // Parse streams every record of in into sink. A record that cannot be parsed
-// goes to sink.Reject with its position and the run goes on. Parse returns an
+// goes to sink.Reject with its position and the run goes on; a record that
+// carries nothing to hunt goes to sink.Ignore; every record read is counted in
+// in.Stats and ends in exactly one Sink call. Parse returns an
 // error only when reading fails (for example a truncated gzip stream) or ctx is
 // done; records delivered before the error stand.
 type Format interface {

@@ -24,19 +24,36 @@ type Collector struct {
 	Sightings []record.Sighting
 	Issuances []record.Issuance
 	Rejects   []record.Reject
+	Ignores   []Ignored
+	// Stats is what the reader counted (filled by Parse).
+	Stats record.Stats
+}
+
+// Ignored is one record.Sink.Ignore call.
+type Ignored struct {
+	Pos    record.Position
+	Reason string
 }
 
 func (c *Collector) Sighting(s *record.Sighting) { c.Sightings = append(c.Sightings, *s) }
 func (c *Collector) Issuance(i *record.Issuance) { c.Issuances = append(c.Issuances, *i) }
 func (c *Collector) Reject(r *record.Reject)     { c.Rejects = append(c.Rejects, *r) }
+func (c *Collector) Ignore(pos record.Position, reason string) {
+	c.Ignores = append(c.Ignores, Ignored{pos, reason})
+}
 
-// Count is the number of records received.
+// Count is the number of records received (rows and rejects; not ignores).
 func (c *Collector) Count() int { return len(c.Sightings) + len(c.Issuances) + len(c.Rejects) }
+
+// Accounted is the number of Sink calls: rows, rejects and ignores. For a
+// correct format it equals Stats.Records.
+func (c *Collector) Accounted() int64 { return int64(c.Count() + len(c.Ignores)) }
 
 // Parse runs f over data as file name and collects what it emits.
 func Parse(f record.Format, name string, data []byte, opts record.Options) (*Collector, error) {
 	c := &Collector{}
-	err := f.Parse(context.Background(), &record.Input{Name: name, R: bytes.NewReader(data), Options: opts}, c)
+	in := &record.Input{Name: name, R: bytes.NewReader(data), Options: opts, Stats: &c.Stats}
+	err := f.Parse(context.Background(), in, c)
 	return c, err
 }
 
@@ -86,13 +103,22 @@ func Golden(t *testing.T, f record.Format, dir string, opts record.Options) {
 
 // Render is the stable JSON form of what a parse produced.
 func Render(c *Collector, parseErr error) []byte {
-	type out struct {
-		Sightings []record.Sighting `json:",omitempty"`
-		Issuances []record.Issuance `json:",omitempty"`
-		Rejects   []record.Reject   `json:",omitempty"`
-		Err       string            `json:",omitempty"`
+	type ignored struct {
+		Line   int64
+		Reason string
 	}
-	o := out{Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects}
+	type out struct {
+		RecordsRead int64
+		Sightings   []record.Sighting `json:",omitempty"`
+		Issuances   []record.Issuance `json:",omitempty"`
+		Rejects     []record.Reject   `json:",omitempty"`
+		Ignored     []ignored         `json:",omitempty"`
+		Err         string            `json:",omitempty"`
+	}
+	o := out{RecordsRead: c.Stats.Records, Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects}
+	for _, ig := range c.Ignores {
+		o.Ignored = append(o.Ignored, ignored{ig.Pos.Line, ig.Reason})
+	}
 	if parseErr != nil {
 		o.Err = parseErr.Error()
 	}
@@ -130,8 +156,9 @@ func Seeds(f *testing.F, dir string) {
 
 // CheckInvariants is what every parser fuzz target asserts: Sniff and Parse do
 // not panic; every emitted record carries the file name, the format name and a
-// line inside the input; each non-empty input line yields at most a bounded
-// number of records; rejects have a reason.
+// line inside the input; rejects and ignores have a reason; and the
+// accounting holds: every record read (Stats.Records) ends in exactly one
+// row, reject or ignore, at a position no other record has.
 func CheckInvariants(t *testing.T, f record.Format, data []byte) {
 	t.Helper()
 	lines := bytes.Split(data, []byte("\n"))
@@ -160,6 +187,35 @@ func CheckInvariants(t *testing.T, f record.Format, data []byte) {
 		if r.Reason == "" {
 			t.Fatalf("reject without reason at %v", r.Pos)
 		}
+	}
+	for _, ig := range c.Ignores {
+		check("ignore", ig.Pos)
+		if ig.Reason == "" {
+			t.Fatalf("ignore without reason at %v", ig.Pos)
+		}
+	}
+	if got := c.Accounted(); got != c.Stats.Records {
+		t.Fatalf("accounting: read %d records, accounted %d (%d sightings, %d issuances, %d rejects, %d ignored)",
+			c.Stats.Records, got, len(c.Sightings), len(c.Issuances), len(c.Rejects), len(c.Ignores))
+	}
+	seen := make(map[int64]string, c.Accounted())
+	once := func(kind string, p record.Position) {
+		if prev, dup := seen[p.Line]; dup {
+			t.Fatalf("line %d ends in both %s and %s", p.Line, prev, kind)
+		}
+		seen[p.Line] = kind
+	}
+	for _, s := range c.Sightings {
+		once("sighting", s.Pos)
+	}
+	for _, i := range c.Issuances {
+		once("issuance", i.Pos)
+	}
+	for _, r := range c.Rejects {
+		once("reject", r.Pos)
+	}
+	for _, ig := range c.Ignores {
+		once("ignore", ig.Pos)
 	}
 }
 

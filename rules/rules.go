@@ -50,8 +50,11 @@ type Rule struct {
 	References     []string `yaml:"references"`
 	Mitre          []string `yaml:"mitre"`
 	FalsePositives []string `yaml:"falsepositives"`
-	Query          string   `yaml:"query"`
-	Tests          []Test   `yaml:"tests"`
+	// Fields are the finding fields (JSON names, e.g. subject, client_ips,
+	// reason) a table of this rule's findings shows; empty for the default.
+	Fields []string `yaml:"fields"`
+	Query  string   `yaml:"query"`
+	Tests  []Test   `yaml:"tests"`
 
 	// Source is where the rule came from: "builtin:NAME.yml" or a file path.
 	Source string `yaml:"-"`
@@ -88,6 +91,11 @@ func (r *Rule) Validate() error {
 	for _, m := range r.Mitre {
 		if !mitrePattern.MatchString(m) {
 			errs = append(errs, fmt.Errorf("mitre %q is not a technique id like T1606 or T1606.002", m))
+		}
+	}
+	for _, f := range r.Fields {
+		if !FindingFields[f] {
+			errs = append(errs, fmt.Errorf("fields: %q is not a finding field (%s)", f, strings.Join(findingFieldNames(), ", ")))
 		}
 	}
 	for i, t := range r.Tests {
@@ -237,4 +245,21 @@ func Merge(builtin, user []*Rule) []*Rule {
 		out = append(out, r)
 	}
 	return out
+}
+
+// FindingFields are the finding fields a rule's `fields` may name.
+var FindingFields = map[string]bool{
+	"rule_id": true, "title": true, "kind": true, "artifact_key": true, "artifact_id": true, "issuer": true,
+	"subject": true, "signer_fp": true, "first_seen": true, "last_seen": true, "sightings": true,
+	"accepted": true, "observers": true, "principals": true, "client_ips": true, "reason": true,
+	"coverage": true, "status": true,
+}
+
+func findingFieldNames() []string {
+	names := make([]string, 0, len(FindingFields))
+	for n := range FindingFields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

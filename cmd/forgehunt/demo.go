@@ -73,7 +73,7 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	if err := writeFindings(env.stdout, *format, res.findings, isTerminal(env.stdout)); err != nil {
+	if err := writeFindings(env.stdout, *format, res.findings, isTerminal(env.stdout), nil); err != nil {
 		return exitError, err
 	}
 	writeSummary(env.stderr, res, casePath)

@@ -330,7 +330,7 @@ func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
 		defer f.Close()
 		w = f
 	}
-	if err := writeFindings(w, c.format, res.findings, isTerminal(w) && c.out == ""); err != nil {
+	if err := writeFindings(w, c.format, res.findings, isTerminal(w) && c.out == "", tableFields(res.runs)); err != nil {
 		return exitError, err
 	}
 	if !c.quiet {
@@ -353,4 +353,13 @@ func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
 		}
 	}
 	return exitOK, nil
+}
+
+// tableFields returns the `fields` of the only rule that ran, so that a hunt
+// with --rule ID shows the columns its author chose; nil otherwise.
+func tableFields(runs []analyzer.RuleRun) []string {
+	if len(runs) == 1 {
+		return runs[0].Rule.Fields
+	}
+	return nil
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // writeFindings prints findings in the chosen format.
-func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool) error {
+func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool, fields []string) error {
 	switch format {
 	case "jsonl":
 		enc := json.NewEncoder(w)
@@ -35,29 +35,76 @@ func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool
 		enc.SetIndent("", "  ")
 		return enc.Encode(fs)
 	default:
-		return writeTable(w, fs, color)
+		return writeTable(w, fs, color, fields)
 	}
 }
 
+// levelColor codes all have the same byte length, so that tabwriter's
+// alignment is not thrown off by them.
 var levelColor = map[string]string{
-	"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "informational": "\033[2m",
+	"critical": "\033[91m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "informational": "\033[90m",
 }
 
-func writeTable(w io.Writer, fs []analyzer.Finding, color bool) error {
+// column is one column of the findings table.
+type column struct {
+	title string
+	value func(f *analyzer.Finding) string
+}
+
+// tableColumns are the columns a rule's `fields` may name (the JSON names of
+// a finding); defaultFields is what the table shows otherwise.
+var tableColumns = map[string]column{
+	"rule_id":      {"RULE", func(f *analyzer.Finding) string { return f.RuleID }},
+	"title":        {"TITLE", func(f *analyzer.Finding) string { return cell(f.Title, 48) }},
+	"kind":         {"KIND", func(f *analyzer.Finding) string { return f.Kind }},
+	"artifact_key": {"ARTIFACT", func(f *analyzer.Finding) string { return cell(f.ArtifactKey, 20) }},
+	"artifact_id":  {"ID", func(f *analyzer.Finding) string { return cell(f.ArtifactID, 13) }},
+	"issuer":       {"ISSUER", func(f *analyzer.Finding) string { return cell(f.Issuer, 40) }},
+	"subject":      {"SUBJECT", func(f *analyzer.Finding) string { return cell(f.Subject, 24) }},
+	"signer_fp":    {"SIGNER", func(f *analyzer.Finding) string { return cell(f.SignerFP, 12) }},
+	"first_seen":   {"FIRST SEEN", func(f *analyzer.Finding) string { return timeCell(f.FirstSeen) }},
+	"last_seen":    {"LAST SEEN", func(f *analyzer.Finding) string { return timeCell(f.LastSeen) }},
+	"sightings":    {"SEEN", func(f *analyzer.Finding) string { return fmt.Sprint(f.Sightings) }},
+	"accepted":     {"ACCEPTED", func(f *analyzer.Finding) string { return fmt.Sprint(f.Accepted) }},
+	"observers":    {"OBSERVERS", func(f *analyzer.Finding) string { return cell(strings.Join(f.Observers, ","), 32) }},
+	"principals":   {"PRINCIPALS", func(f *analyzer.Finding) string { return cell(strings.Join(f.Principals, ","), 32) }},
+	"client_ips":   {"CLIENT IPS", func(f *analyzer.Finding) string { return cell(strings.Join(f.ClientIPs, ","), 32) }},
+	"reason":       {"REASON", func(f *analyzer.Finding) string { return cell(f.Reason, 100) }},
+	"coverage":     {"COVERAGE", func(f *analyzer.Finding) string { return cell(f.Coverage, 8) }},
+	"status":       {"STATUS", func(f *analyzer.Finding) string { return f.Status }},
+}
+
+var defaultFields = []string{"rule_id", "subject", "artifact_id", "first_seen", "sightings", "accepted", "observers", "coverage"}
+
+func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string) error {
 	if len(fs) == 0 {
 		_, err := fmt.Fprintln(w, "No findings.")
 		return err
 	}
+	if len(fields) == 0 {
+		fields = defaultFields
+	}
+	cols := make([]column, 0, len(fields))
+	titles := []string{"LEVEL"}
+	for _, name := range fields {
+		if c, ok := tableColumns[name]; ok {
+			cols = append(cols, c)
+			titles = append(titles, c.title)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "LEVEL\tRULE\tSUBJECT\tJTI\tFIRST SEEN\tSEEN\tACCEPTED\tOBSERVERS\tCOVERAGE")
-	for _, f := range fs {
+	fmt.Fprintln(tw, strings.Join(titles, "\t"))
+	for i := range fs {
+		f := &fs[i]
 		level := f.Level
 		if color {
 			level = levelColor[f.Level] + f.Level + "\033[0m"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", level, f.RuleID,
-			cell(f.Subject, 24), cell(f.ArtifactID, 13), timeCell(f.FirstSeen), f.Sightings, f.Accepted,
-			cell(strings.Join(f.Observers, ","), 32), f.Coverage)
+		cells := []string{level}
+		for _, c := range cols {
+			cells = append(cells, c.value(f))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

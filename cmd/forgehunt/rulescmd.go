@@ -85,6 +85,12 @@ func printRule(env *env, r *rules.Rule) {
 	if len(r.Mitre) > 0 {
 		fmt.Fprintf(w, "mitre: %s\n", strings.Join(r.Mitre, ", "))
 	}
+	if r.Author != "" {
+		fmt.Fprintf(w, "author: %s\n", r.Author)
+	}
+	if len(r.Fields) > 0 {
+		fmt.Fprintf(w, "fields: %s\n", strings.Join(r.Fields, ", "))
+	}
 	fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(r.Description))
 	if len(r.FalsePositives) > 0 {
 		fmt.Fprintln(w, "\nfalse positives:")

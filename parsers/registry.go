@@ -59,21 +59,52 @@ const sniffBytes = 256 << 10
 // claims it, with a reader that still yields the whole stream. It returns a
 // nil format (and no error) when nothing claims the file.
 func Detect(r io.Reader) (record.Format, io.Reader, error) {
+	f, _, rr, err := DetectEnvelope(r, nil)
+	return f, rr, err
+}
+
+// DetectEnvelope is Detect that also sees through the envelopes shippers put
+// around lines (journald, syslog, CRI, Docker json-file, kubectl
+// --timestamps): when no format claims the lines as they are, each envelope
+// in record.Envelopes is unwrapped from the sample and the formats tried
+// again. With only set (a format forced by the user) only that format is
+// tried; it is returned even when it claims nothing, with the envelope its
+// lines turned out to carry, if any.
+func DetectEnvelope(r io.Reader, only record.Format) (record.Format, *record.Envelope, io.Reader, error) {
 	br := bufio.NewReaderSize(r, sniffBytes)
 	head, err := br.Peek(sniffBytes)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull && len(head) == 0 {
-		return nil, br, err
+		return only, nil, br, err
 	}
 	sample := SampleLines(head)
 	if len(sample) == 0 {
-		return nil, br, nil
+		return only, nil, br, nil
 	}
-	for _, f := range Formats {
-		if sniff(f, sample) {
-			return f, br, nil
+	candidates := Formats
+	if only != nil {
+		candidates = []record.Format{only}
+	}
+	// Envelopes first: a format may recognise its lines inside an envelope
+	// (Keycloak's sniff finds "org.keycloak.events" anywhere in a journald
+	// line) yet could not parse them wrapped. No supported format's own lines
+	// unwrap as an envelope whose inside a format then claims.
+	for _, env := range record.Envelopes {
+		inner, ok := record.UnwrapSample(env, sample)
+		if !ok {
+			continue
+		}
+		for _, f := range candidates {
+			if sniff(f, inner) {
+				return f, env, br, nil
+			}
 		}
 	}
-	return nil, br, nil
+	for _, f := range candidates {
+		if sniff(f, sample) {
+			return f, nil, br, nil
+		}
+	}
+	return only, nil, br, nil
 }
 
 // sniff protects detection from a format whose Sniff panics on odd input.

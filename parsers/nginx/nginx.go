@@ -273,10 +273,16 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		var raw string
 		auth := -1
 		for i := 2; i < len(e.fields); i++ {
+			value := unescape(e.fields[i].val)
 			if !e.fields[i].quoted {
-				continue
+				// $http_authorization logged without quotes: "Bearer" and
+				// the credential are two words.
+				if !strings.EqualFold(value, "bearer") || i+1 >= len(e.fields) || e.fields[i+1].quoted {
+					continue
+				}
+				value = "Bearer " + unescape(e.fields[i+1].val)
 			}
-			tok, why := record.BearerJWT(unescape(e.fields[i].val))
+			tok, why := record.BearerJWT(value)
 			if why != "" {
 				reject(why)
 				return

@@ -35,8 +35,10 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 	}
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	var (
-		lineNo int64
-		buf    []byte
+		lineNo      int64
+		buf         []byte
+		pending     []byte // joined CRI/Docker partial lines
+		pendingLine int64
 	)
 	for {
 		if lineNo&0x3ff == 0 {
@@ -80,12 +82,51 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 			})
 		} else {
 			line := bytes.TrimRight(buf, "\r\n")
-			if len(bytes.TrimSpace(line)) > 0 {
+			recordLine := lineNo
+			emit := len(bytes.TrimSpace(line)) > 0
+			if env := in.Options.Envelope; env != nil && emit {
+				// Unwrap the shipper's envelope; a CRI or Docker partial line
+				// waits for its rest and the record takes the first line's number.
+				inner, t, partial, ok := env.Unwrap(line)
+				in.lineTime = t
+				switch {
+				case ok && partial:
+					if pending == nil {
+						pendingLine = lineNo
+					}
+					pending = append(pending, inner...)
+					if len(pending) > max {
+						line, pending, emit = pending, nil, true
+						recordLine = pendingLine
+						in.CountRecord()
+						sink.Reject(&Reject{
+							Pos:     Position{File: in.Name, Line: recordLine, Format: format},
+							Reason:  fmt.Sprintf("%s (partial lines joined past limit %d)", ReasonLineTooLong, max),
+							Excerpt: string(line[:min(len(line), 256)]),
+						})
+						emit = false
+					} else {
+						emit = false
+					}
+				case ok:
+					if pending != nil {
+						inner = append(pending, inner...)
+						recordLine, pending = pendingLine, nil
+					}
+					line = inner
+					emit = len(bytes.TrimSpace(line)) > 0
+				}
+			}
+			if emit {
 				in.CountRecord()
-				fn(lineNo, line)
+				fn(recordLine, line)
 			}
 		}
 		if readErr != nil {
+			if pending != nil {
+				in.CountRecord()
+				fn(pendingLine, pending)
+			}
 			if readErr == io.EOF {
 				return nil
 			}

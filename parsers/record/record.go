@@ -130,6 +130,9 @@ type Options struct {
 	// MaxLineBytes bounds one record; longer lines are rejected. Zero means
 	// DefaultMaxLineBytes.
 	MaxLineBytes int
+	// Envelope, if set, is unwrapped from every line before the format reads
+	// it (journald, syslog, CRI, Docker json-file, kubectl --timestamps).
+	Envelope *Envelope
 }
 
 // Loc returns the configured location or UTC.
@@ -148,16 +151,30 @@ type Input struct {
 	// Stats, if set, counts the records read, independently of what the
 	// format makes of them. Nil counts nothing.
 	Stats *Stats
+
+	lineTime time.Time // the current line's envelope time
 }
+
+// LineTime is the timestamp of the current line's envelope (the journald,
+// syslog or container runtime time), zero when there is none; formats whose
+// lines carry no date (an old WildFly Keycloak log) may use it.
+func (in *Input) LineTime() time.Time { return in.lineTime }
 
 // Stats counts what a reader read from one input. It is filled by the
 // reading helpers (EachLine) and by formats that read records otherwise (the
-// ledger's CSV reader), one goroutine per input.
+// ledger's CSV reader), one goroutine per input; formats whose log numbers
+// its records (Keycloak's JSON logging) add the holes in that numbering.
 type Stats struct {
 	// Records is the number of records read: every non-empty line (over-long
 	// ones included) for line formats, every CSV record (header included)
 	// for CSV. Each of them ends in exactly one Sink call.
 	Records int64
+	// SeqGaps are the holes found in the log's own record numbering (see
+	// SeqTracker), at most MaxSeqGaps; SeqGapsDropped counts the rest.
+	SeqGaps        []SeqGap
+	SeqGapsDropped int64
+	// SeqRuns has one entry per numbering process of the input.
+	SeqRuns []SeqRun
 }
 
 // CountRecord counts one record read into in.Stats, if set.

@@ -4,113 +4,89 @@ import (
 	"strings"
 	"unicode"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
-// lineInput is a one-line text input for the filter and notes. (bubbles'
-// textinput would pull in a clipboard module this build does not carry; a
-// filter box needs little.) The terminal's own cursor marks the position.
-type lineInput struct {
-	prompt, placeholder string
-	value               []rune
-	pos                 int
-	limit               int
+// inputLimit bounds a filter or a note, in characters.
+const inputLimit = 200
+
+// newInput returns the one-line input for the filter and notes: bubbles'
+// textinput with a steady cursor drawn in the line (a blinking one redraws
+// the screen twice a second) and without its clipboard key: terminals
+// deliver a paste as tea.PasteMsg, which editInput cleans like typed keys.
+func newInput(st styles) textinput.Model {
+	in := textinput.New()
+	in.CharLimit = inputLimit
+	in.KeyMap.Paste.SetEnabled(false)
+	state := textinput.StyleState{Text: lipgloss.NewStyle(), Placeholder: st.faint, Suggestion: st.faint, Prompt: st.title}
+	in.SetStyles(textinput.Styles{Focused: state, Blurred: state, Cursor: textinput.CursorStyle{Blink: false}})
+	return in
 }
 
-// set replaces the value and puts the cursor at its end.
-func (in *lineInput) set(s string) {
-	in.value, in.pos = in.value[:0], 0
-	in.insert(s)
+// openInput starts editing value, cleaned, in mode.
+func (m *Model) openInput(mode inputMode, prompt, placeholder, value string) tea.Cmd {
+	m.inputMode = mode
+	m.input.Prompt, m.input.Placeholder = prompt, placeholder
+	m.input.SetValue(printable(value))
+	m.input.CursorEnd()
+	m.sizeInput()
+	return m.input.Focus()
 }
 
-func (in lineInput) Value() string { return string(in.value) }
-
-// insert adds text at the cursor, dropping control characters: a note or a
-// filter is one line of printable text.
-func (in *lineInput) insert(s string) {
-	for _, r := range s {
-		if r == '\n' || r == '\t' || r == '\r' {
-			r = ' '
-		}
-		if !unicode.IsPrint(r) && r != ' ' {
-			continue
-		}
-		if in.limit > 0 && len(in.value) >= in.limit {
-			return
-		}
-		in.value = append(in.value[:in.pos], append([]rune{r}, in.value[in.pos:]...)...)
-		in.pos++
-	}
+func (m *Model) closeInput() {
+	m.inputMode = inputNone
+	m.input.Blur()
 }
 
-// update applies an editing key; it returns false for keys it does not use.
-func (in *lineInput) update(k tea.KeyPressMsg) bool {
-	in.pos = max(0, min(in.pos, len(in.value)))
-	switch k.String() {
-	case "left", "ctrl+b":
-		in.pos = max(in.pos-1, 0)
-	case "right", "ctrl+f":
-		in.pos = min(in.pos+1, len(in.value))
-	case "home", "ctrl+a":
-		in.pos = 0
-	case "end", "ctrl+e":
-		in.pos = len(in.value)
-	case "backspace", "ctrl+h":
-		if in.pos > 0 {
-			in.value = append(in.value[:in.pos-1], in.value[in.pos:]...)
-			in.pos--
-		}
-	case "delete", "ctrl+d":
-		if in.pos < len(in.value) {
-			in.value = append(in.value[:in.pos], in.value[in.pos+1:]...)
-		}
-	case "ctrl+u":
-		in.value = append([]rune{}, in.value[in.pos:]...)
-		in.pos = 0
-	case "ctrl+k":
-		in.value = in.value[:in.pos]
-	case "ctrl+w":
-		i := in.pos
-		for i > 0 && in.value[i-1] == ' ' {
-			i--
-		}
-		for i > 0 && in.value[i-1] != ' ' {
-			i--
-		}
-		in.value = append(in.value[:i], in.value[in.pos:]...)
-		in.pos = i
-	default:
-		if k.Text == "" || k.Mod&(tea.ModCtrl|tea.ModAlt) != 0 {
-			return false
-		}
-		in.insert(k.Text)
-	}
-	return true
+// sizeInput fits the input to the screen: its prompt, the visible text and
+// the cursor's cell. Longer text scrolls.
+func (m *Model) sizeInput() {
+	// textinput moves its scroll window only when the cursor leaves it, so
+	// after a resize the window is rebuilt: whole, at the end, then back to
+	// the cursor.
+	pos := m.input.Position()
+	m.input.SetWidth(0)
+	m.input.CursorEnd()
+	m.input.SetWidth(max(m.width-ansi.StringWidth(m.input.Prompt)-1, 1))
+	m.input.CursorEnd()
+	m.input.SetCursor(pos)
 }
 
-// view renders the input in width cells and returns the cursor's column.
-// Long values scroll so that the cursor stays visible.
-func (in lineInput) view(st styles, width int) (string, int) {
-	prompt := in.prompt
-	if len(in.value) == 0 {
-		return prompt + st.faint.Render(truncLine(in.placeholder, max(width-ansi.StringWidth(prompt), 0))), ansi.StringWidth(prompt)
-	}
-	room := max(width-ansi.StringWidth(prompt)-1, 1)
-	start := 0
-	for ansi.StringWidth(string(in.value[start:in.pos])) > room {
-		start++
-	}
-	text := string(in.value[start:])
-	if ansi.StringWidth(text) > room {
-		text = ansi.Truncate(text, room, "")
-	}
-	// Typed text is the analyst's own, but a paste may carry anything.
-	text = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
+// editInput feeds a key or a paste to the input. Only printable text gets
+// in: typed text is the analyst's own, but a paste may carry anything.
+func (m *Model) editInput(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		if msg.Mod&(tea.ModCtrl|tea.ModAlt) != 0 {
+			msg.Text = "" // an editing key or nothing, never text
 		}
-		return r
-	}, text)
-	return prompt + text, ansi.StringWidth(prompt) + ansi.StringWidth(string(in.value[start:in.pos]))
+		msg.Text = printable(msg.Text)
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return cmd
+	case tea.PasteMsg:
+		msg.Content = printable(msg.Content)
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return cmd
+	}
+	return nil
+}
+
+// printable keeps s to one line of printable text: line breaks and tabs
+// become spaces; control, format (bidi overrides) and other invisible
+// characters go.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case unicode.IsPrint(r):
+			return r
+		}
+		return -1
+	}, s)
 }

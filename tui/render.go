@@ -18,17 +18,17 @@ func clean(s string) string { return record.Escape(s) }
 // styles are the screen's styles. The plain set has no attributes at all, so
 // that tests can assert that every escape sequence in a view came from data.
 type styles struct {
-	header, tabActive, tab, title, section, label, faint, selected, status, errText, hint lipgloss.Style
-	levels                                                                                map[string]lipgloss.Style
-	triage                                                                                map[string]lipgloss.Style
-	box                                                                                   lipgloss.Style
+	header, tabActive, tab, title, section, label, faint, selected, status, errText, hint, hintKey lipgloss.Style
+	levels                                                                                         map[string]lipgloss.Style
+	triage                                                                                         map[string]lipgloss.Style
+	box                                                                                            lipgloss.Style
 }
 
 func newStyles(color bool) styles {
 	p := lipgloss.NewStyle()
 	if !color {
 		return styles{header: p, tabActive: p, tab: p, title: p, section: p, label: p, faint: p,
-			selected: p, status: p, errText: p, hint: p, box: p.Border(lipgloss.NormalBorder()).Padding(0, 1),
+			selected: p, status: p, errText: p, hint: p, hintKey: p, box: p.Border(lipgloss.NormalBorder()).Padding(0, 1),
 			levels: map[string]lipgloss.Style{}, triage: map[string]lipgloss.Style{}}
 	}
 	red, yellow, green, blue := lipgloss.Color("1"), lipgloss.Color("3"), lipgloss.Color("2"), lipgloss.Color("4")
@@ -44,6 +44,7 @@ func newStyles(color bool) styles {
 		status:    p.Reverse(true),
 		errText:   p.Foreground(red).Bold(true),
 		hint:      p.Faint(true),
+		hintKey:   p,
 		box:       p.Border(lipgloss.RoundedBorder()).Padding(0, 1),
 		levels: map[string]lipgloss.Style{
 			"critical":      p.Foreground(red).Bold(true),

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/forgehunt/forgehunt/analyzer"
@@ -80,6 +83,8 @@ type Model struct {
 	ctx    context.Context
 	c      *analyzer.Case
 	st     styles
+	keys   keyMap
+	help   help.Model
 	width  int
 	height int
 
@@ -99,7 +104,7 @@ type Model struct {
 	findingsLoading bool
 	findingsErr     string
 
-	input      lineInput
+	input      textinput.Model
 	inputMode  inputMode
 	prevFilter string     // restored when a filter edit is cancelled
 	noteFor    *findingID // the finding a note is being written for
@@ -140,13 +145,15 @@ func New(ctx context.Context, c *analyzer.Case) Model {
 }
 
 func newModel(ctx context.Context, c *analyzer.Case, color bool) Model {
-	return Model{
-		ctx: ctx, c: c, st: newStyles(color),
+	st := newStyles(color)
+	m := Model{
+		ctx: ctx, c: c, st: st, keys: newKeyMap(), help: newHelp(st), input: newInput(st),
 		width: 80, height: 24,
 		sortCol: sortLevel, sortDesc: true,
 		findingsLoading: true,
-		input:           lineInput{limit: 200},
 	}
+	m.help.SetWidth(m.width)
+	return m
 }
 
 // Init loads the findings.
@@ -157,6 +164,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = max(msg.Width, 20), max(msg.Height, 6)
+		m.help.SetWidth(m.width)
+		m.sizeInput()
 		m.clampAll()
 		return m, nil
 	case findingsMsg:
@@ -242,54 +251,54 @@ func (m *Model) setMsg(s string) {
 }
 
 func (m Model) handleKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	key := k.String()
-	if key == "ctrl+c" {
+	km := m.keys
+	if key.Matches(k, km.ForceQuit) {
 		return m, tea.Quit
 	}
 	if m.inputMode != inputNone {
 		return m.updateInput(k)
 	}
 	if m.showHelp {
-		switch key {
-		case "q":
+		switch {
+		case key.Matches(k, km.Quit):
 			return m, tea.Quit
-		case "?", "esc", "enter":
+		case key.Matches(k, km.Help, km.Back, km.Open):
 			m.showHelp = false
 		}
 		return m, nil
 	}
-	switch key {
-	case "q":
+	switch {
+	case key.Matches(k, km.Quit):
 		return m, tea.Quit
-	case "?":
+	case key.Matches(k, km.Help):
 		m.showHelp = true
 		return m, nil
-	case "tab":
+	case key.Matches(k, km.NextView):
 		return m.switchTo(m.cycle(1))
-	case "shift+tab":
+	case key.Matches(k, km.PrevView):
 		return m.switchTo(m.cycle(-1))
-	case "B":
+	case key.Matches(k, km.Blast):
 		return m.switchTo(viewBlast)
-	case "R", "ctrl+r":
+	case key.Matches(k, km.Reload):
 		return m.reload()
 	}
 	switch m.view {
 	case viewFindings:
-		return m.findingsKey(key)
+		return m.findingsKey(k)
 	case viewDetail:
-		return m.detailKey(key)
+		return m.detailKey(k)
 	case viewTimeline:
-		return m.timelinePress(key)
+		return m.timelinePress(k)
 	case viewBlast:
-		if key == "esc" {
+		if key.Matches(k, km.Back) {
 			return m.switchTo(viewFindings)
 		}
-		m.blastScroll = scrollKey(key, m.blastScroll, len(m.blastLines()), m.bodyHeight())
+		m.blastScroll = km.scroll(k, m.blastScroll, len(m.blastLines()), m.bodyHeight())
 	case viewSummary:
-		if key == "esc" {
+		if key.Matches(k, km.Back) {
 			return m.switchTo(viewFindings)
 		}
-		m.summaryScroll = scrollKey(key, m.summaryScroll, len(m.summaryLines()), m.bodyHeight())
+		m.summaryScroll = km.scroll(k, m.summaryScroll, len(m.summaryLines()), m.bodyHeight())
 	}
 	return m, nil
 }
@@ -348,139 +357,95 @@ func (m Model) reload() (tea.Model, tea.Cmd) {
 	return m, tea.Batch(cmds...)
 }
 
-func (m Model) findingsKey(key string) (tea.Model, tea.Cmd) {
-	n := len(m.rows)
-	page := m.tableRows()
-	switch key {
-	case "j", "down":
-		m.cursor++
-	case "k", "up":
-		m.cursor--
-	case "g", "home":
-		m.cursor = 0
-	case "G", "end":
-		m.cursor = n - 1
-	case "ctrl+d", "pgdown", "space":
-		m.cursor += page
-	case "ctrl+u", "pgup":
-		m.cursor -= page
-	case "enter":
+func (m Model) findingsKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	km := m.keys
+	if pos, ok := km.move(k, m.cursor, len(m.rows), m.tableRows()); ok {
+		m.cursor = pos
+		m.clampTable()
+		return m, nil
+	}
+	if status, ok := match(k, km.Statuses); ok {
+		m.statusFilter = status
+		m.refilter()
+		return m, nil
+	}
+	if status, ok := match(k, km.Marks); ok {
+		if f, ok := m.selected(); ok {
+			return m, setTriage(m.ctx, m.c, idOf(f), status, f.Note, markWhat(f, status))
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, km.Open):
 		if f, ok := m.selected(); ok {
 			return m.openDetail(f)
 		}
-	case "t":
+	case key.Matches(k, km.Timeline):
 		if f, ok := m.selected(); ok {
 			m.detailFinding = f
 			return m.openTimeline(f.ArtifactKey, viewFindings)
 		}
-	case "/":
-		m.inputMode = inputFilter
+	case key.Matches(k, km.Filter):
 		m.prevFilter = m.filter
-		m.input.prompt = "/"
-		m.input.placeholder = "rule, subject, observer, reason, ip…"
-		m.input.set(m.filter)
-		return m, nil
-	case "esc":
+		return m, m.openInput(inputFilter, "/", "rule, subject, observer, reason, ip…", m.filter)
+	case key.Matches(k, km.Back):
 		if m.filter != "" {
 			m.filter = ""
 			m.refilter()
 			m.setMsg("filter cleared")
 		}
-	case "s":
+	case key.Matches(k, km.Sort):
 		m.sortCol = (m.sortCol + 1) % numSorts
 		m.sortDesc = sortDescDefault[m.sortCol]
 		m.refilter()
 		m.setMsg("sorted by " + sortNames[m.sortCol])
-	case "S":
+	case key.Matches(k, km.SortReverse):
 		m.sortDesc = !m.sortDesc
 		m.refilter()
 		m.setMsg("sort reversed")
-	case "n":
+	case key.Matches(k, km.Note):
 		if f, ok := m.selected(); ok {
 			return m.startNote(f)
 		}
-	default:
-		for _, sf := range statusFilters {
-			if key == sf.key {
-				m.statusFilter = sf.status
-				m.refilter()
-				return m, nil
-			}
-		}
-		if status, ok := markKeys[key]; ok {
-			if f, ok := m.selected(); ok {
-				return m, setTriage(m.ctx, m.c, idOf(f), status, f.Note, markWhat(f, status))
-			}
-		}
 	}
-	m.clampTable()
 	return m, nil
 }
 
-func (m Model) detailKey(key string) (tea.Model, tea.Cmd) {
-	switch key {
-	case "esc":
+func (m Model) detailKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	km := m.keys
+	switch {
+	case key.Matches(k, km.Back):
 		m.view = viewFindings
 		return m, nil
-	case "t":
+	case key.Matches(k, km.Timeline):
 		return m.openTimeline(m.detailFinding.ArtifactKey, viewDetail)
-	case "n":
+	case key.Matches(k, km.Note):
 		return m.startNote(m.detailFinding)
 	}
-	if status, ok := markKeys[key]; ok {
+	if status, ok := match(k, km.Marks); ok {
 		f := m.detailFinding
 		return m, setTriage(m.ctx, m.c, idOf(f), status, f.Note, markWhat(f, status))
 	}
-	m.detailScroll = scrollKey(key, m.detailScroll, len(m.detailLines()), m.bodyHeight())
+	m.detailScroll = km.scroll(k, m.detailScroll, len(m.detailLines()), m.bodyHeight())
 	return m, nil
 }
 
-func (m Model) timelinePress(key string) (tea.Model, tea.Cmd) {
-	page := m.timelineRows()
-	switch key {
-	case "esc":
+func (m Model) timelinePress(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	km := m.keys
+	switch {
+	case key.Matches(k, km.Back):
 		m.view = m.back
 		return m, nil
-	case "enter":
+	case key.Matches(k, km.Open):
 		if m.back != viewDetail {
 			return m.openDetail(m.detailFinding)
 		}
 		m.view = viewDetail
 		return m, nil
-	case "j", "down":
-		m.tlCursor++
-	case "k", "up":
-		m.tlCursor--
-	case "g", "home":
-		m.tlCursor = 0
-	case "G", "end":
-		m.tlCursor = len(m.timeline) - 1
-	case "ctrl+d", "pgdown", "space":
-		m.tlCursor += page
-	case "ctrl+u", "pgup":
-		m.tlCursor -= page
 	}
+	m.tlCursor, _ = km.move(k, m.tlCursor, len(m.timeline), m.timelineRows())
 	m.clampTimeline()
 	return m, nil
-}
-
-// scrollKey applies a movement key to a text view's scroll offset.
-func scrollKey(key string, off, lines, height int) int {
-	switch key {
-	case "j", "down":
-		off++
-	case "k", "up":
-		off--
-	case "g", "home":
-		off = 0
-	case "G", "end":
-		off = lines
-	case "ctrl+d", "pgdown", "space":
-		off += max(height-1, 1)
-	case "ctrl+u", "pgup":
-		off -= max(height-1, 1)
-	}
-	return max(0, min(off, lines-height))
 }
 
 func (m Model) openDetail(f analyzer.Finding) (tea.Model, tea.Cmd) {
@@ -507,20 +472,16 @@ func (m Model) openTimeline(key string, back viewID) (tea.Model, tea.Cmd) {
 func (m Model) startNote(f analyzer.Finding) (tea.Model, tea.Cmd) {
 	id := idOf(f)
 	m.noteFor = &id
-	m.inputMode = inputNote
-	m.input.prompt = "note: "
-	m.input.placeholder = "why (enter saves, esc cancels)"
-	m.input.set(f.Note)
-	return m, nil
+	return m, m.openInput(inputNote, "note: ", "why (enter saves, esc cancels)", f.Note)
 }
 
 // updateInput feeds a key or paste to the open text input.
 func (m Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "enter":
+		switch {
+		case key.Matches(k, m.keys.Accept):
 			mode := m.inputMode
-			m.inputMode = inputNone
+			m.closeInput()
 			if mode == inputNote && m.noteFor != nil {
 				id := *m.noteFor
 				m.noteFor = nil
@@ -536,9 +497,9 @@ func (m Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.setMsg(fmt.Sprintf("filter: %d match", len(m.rows)))
 			}
 			return m, nil
-		case "esc":
+		case key.Matches(k, m.keys.Cancel):
 			mode := m.inputMode
-			m.inputMode = inputNone
+			m.closeInput()
 			if mode == inputFilter {
 				m.filter = ""
 				m.refilter()
@@ -550,18 +511,13 @@ func (m Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
-	switch msg := msg.(type) {
-	case tea.KeyPressMsg:
-		m.input.update(msg)
-	case tea.PasteMsg:
-		m.input.insert(msg.Content)
-	}
+	cmd := m.editInput(msg)
 	if m.inputMode == inputFilter {
 		// Filter as the analyst types.
 		m.filter = strings.TrimSpace(m.input.Value())
 		m.refilter()
 	}
-	return m, nil
+	return m, cmd
 }
 
 func (m Model) findByID(id findingID) (analyzer.Finding, bool) {

@@ -174,6 +174,7 @@ func keyMsg(n string) tea.KeyPressMsg {
 		"up":        {Code: tea.KeyUp},
 		"down":      {Code: tea.KeyDown},
 		"backspace": {Code: tea.KeyBackspace},
+		"home":      {Code: tea.KeyHome},
 		"ctrl+c":    {Code: 'c', Mod: tea.ModCtrl},
 		"ctrl+d":    {Code: 'd', Mod: tea.ModCtrl},
 		"ctrl+r":    {Code: 'r', Mod: tea.ModCtrl},
@@ -380,6 +381,42 @@ func TestNoteAndStatusFilter(t *testing.T) {
 	}
 }
 
+// TestInputScrolls types more than the line holds: the input scrolls, the
+// line stays in the screen and the end of the text stays visible.
+func TestInputScrolls(t *testing.T) {
+	c, _ := openDemoCase(t)
+	for _, w := range []int{80, 20} {
+		d := newDriver(t, c, w, 24)
+		d.press("n")
+		text := strings.Repeat("abcdefghij", 15) + "END"
+		d.typeText(text)
+		s := d.screen()
+		checkScreen(t, s, w, 24)
+		lines := strings.Split(s, "\n")
+		if last := ansi.Strip(lines[len(lines)-1]); !strings.HasPrefix(last, "note: ") || !strings.Contains(last, "END") {
+			t.Errorf("width %d: input line %q does not show the end of the text", w, last)
+		}
+		if got := d.model().input.Value(); got != text {
+			t.Errorf("width %d: input holds %q", w, got)
+		}
+		// A narrower screen keeps the cursor and the text before it in view.
+		d.send(tea.WindowSizeMsg{Width: w - 10, Height: 24})
+		lines = strings.Split(d.screen(), "\n")
+		if last := ansi.Strip(lines[len(lines)-1]); !strings.Contains(last, "END") || strings.Contains(last, "…") {
+			t.Errorf("width %d after a resize: input line %q does not show the end of the text", w-10, last)
+		}
+		d.press("home")
+		lines = strings.Split(d.screen(), "\n")
+		if last := ansi.Strip(lines[len(lines)-1]); !strings.HasPrefix(last, "note: abcdefghij") {
+			t.Errorf("home: input line %q does not show the start of the text", last)
+		}
+		d.press("esc")
+		if d.model().inputMode != inputNone {
+			t.Errorf("esc did not close the input")
+		}
+	}
+}
+
 func TestSort(t *testing.T) {
 	c, _ := openDemoCase(t)
 	d := newDriver(t, c, 120, 40)
@@ -454,10 +491,11 @@ func TestHelpOverlay(t *testing.T) {
 	d.press("?")
 	s := d.screen()
 	checkScreen(t, s, 80, 24)
-	for _, sec := range help {
-		for _, k := range sec.keys {
-			if !strings.Contains(s, k[1]) {
-				t.Errorf("help does not list %q (%s)", k[0], k[1])
+	for _, sec := range d.model().keys.fullHelp() {
+		for _, b := range sec.bindings {
+			h := b.Help()
+			if !strings.Contains(s, h.Key+" ") || !strings.Contains(s, h.Desc) {
+				t.Errorf("help does not list %q (%s):\n%s", h.Key, h.Desc, s)
 			}
 		}
 	}
@@ -555,7 +593,7 @@ func TestEscapesFromDataAreNeutralised(t *testing.T) {
 	ctx := context.Background()
 	const evil = "\x1b[2J\x1b]0;pwned\a\u202eevil\u009b31m"
 	for _, q := range []string{
-		`UPDATE findings SET subject = ?, reason = reason || ?::VARCHAR, observers = list_append(observers, ?::VARCHAR) WHERE artifact_key = ?`,
+		`UPDATE findings SET subject = ?, note = ?, reason = reason || ?::VARCHAR, observers = list_append(observers, ?::VARCHAR) WHERE artifact_key = ?`,
 		`UPDATE sightings SET user_agent = ?, principal = ?, observer = ?, src_file = ? WHERE artifact_key = ?`,
 		`UPDATE artifacts SET header = ?, claims = json_object('sub', ?::VARCHAR), verify_note = ? WHERE artifact_key = ?`,
 	} {
@@ -595,6 +633,30 @@ func TestEscapesFromDataAreNeutralised(t *testing.T) {
 	}
 	if !strings.Contains(all, `\x1b[2J`) {
 		t.Errorf("the escaped form of the injected sequence is not shown:\n%s", all)
+	}
+
+	// The input shows text from the case (a note) and pastes: it keeps only
+	// their printable part. (Its cursor is the one escape of its own.)
+	d.press("esc") // back to the findings, still filtered to the target
+	d.press("enter", "n")
+	inputs := []string{d.screen()}
+	if got := d.model().input.Value(); got != "[2J]0;pwnedevil31m" {
+		t.Errorf("note input holds %q", got)
+	}
+	d.press("esc", "esc", "esc", "/") // cancel the note, leave the detail, clear the filter
+	d.send(tea.PasteMsg{Content: "a\tb\n" + evil})
+	inputs = append(inputs, d.screen())
+	if got := d.model().input.Value(); got != "a b [2J]0;pwnedevil31m" {
+		t.Errorf("pasted filter holds %q", got)
+	}
+	d.press("esc")
+	for i, s := range inputs {
+		checkScreen(t, s, 120, 40)
+		for _, bad := range []string{"\x1b[2J", "\x1b]0;", "\a", "\u202e", "\u009b"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("input screen %d holds %q", i, bad)
+			}
+		}
 	}
 
 	// With colours on, the injected sequences still never appear.

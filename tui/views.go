@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -34,10 +35,6 @@ func (m Model) View() tea.View {
 		lines[i] = truncLine(l, m.width)
 	}
 	v := tea.NewView(strings.Join(lines, "\n"))
-	if m.inputMode != inputNone {
-		_, x := m.input.view(m.st, m.width)
-		v.Cursor = tea.NewCursor(min(x, m.width-1), len(lines)-1)
-	}
 	v.AltScreen = true
 	v.WindowTitle = "forgehunt"
 	return v
@@ -133,23 +130,9 @@ func (m Model) loading() bool {
 
 func (m Model) bottomLine() string {
 	if m.inputMode != inputNone {
-		line, _ := m.input.view(m.st, m.width)
-		return line
+		return m.input.View()
 	}
-	var hint string
-	switch {
-	case m.showHelp:
-		hint = "esc/? close help  q quit"
-	case m.view == viewFindings:
-		hint = "enter open  / filter  s sort  1-5 status  f/b/r/n triage  tab views  ? help"
-	case m.view == viewDetail:
-		hint = "j/k scroll  t timeline  f/b/r/o mark  n note  esc back  ? help"
-	case m.view == viewTimeline:
-		hint = "j/k move  g/G ends  enter detail  esc back  ? help"
-	default:
-		hint = "j/k scroll  tab next view  esc findings  R reload  ? help  q quit"
-	}
-	return m.st.hint.Render(truncLine(hint, m.width))
+	return m.help.ShortHelpView(m.hints())
 }
 
 // Columns of the findings table.
@@ -795,20 +778,25 @@ func (m Model) summaryLines() []string {
 // helpLines renders the help overlay: two columns when they fit, in a box
 // centred on the body.
 func (m Model) helpLines() []string {
-	block := func(secs []helpSection) string {
-		var b strings.Builder
-		for i, s := range secs {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString(m.st.section.Render(s.title) + "\n")
-			for _, k := range s.keys {
-				b.WriteString(fmt.Sprintf("%-13s %s\n", k[0], k[1]))
-			}
+	secs := m.keys.fullHelp()
+	// One key column width for every section, so that they line up.
+	keyWidth := 0
+	for _, sec := range secs {
+		for _, b := range sec.bindings {
+			keyWidth = max(keyWidth, lipgloss.Width(b.Help().Key))
 		}
-		return strings.TrimRight(b.String(), "\n")
 	}
-	left, right := block(help[:1]), block(help[1:])
+	full := m.help
+	full.SetWidth(0) // the box is cut by View if need be, one key a line
+	full.Styles.FullKey = full.Styles.FullKey.Width(keyWidth)
+	block := func(secs []helpSection) string {
+		parts := make([]string, len(secs))
+		for i, sec := range secs {
+			parts[i] = m.st.section.Render(sec.title) + "\n" + full.FullHelpView([][]key.Binding{sec.bindings})
+		}
+		return strings.Join(parts, "\n\n")
+	}
+	left, right := block(secs[:1]), block(secs[1:])
 	box := m.st.box.Render(lipgloss.JoinHorizontal(lipgloss.Top, left, "   ", right))
 	if lipgloss.Width(box) > m.width || lipgloss.Height(box) > m.bodyHeight() && m.width >= 2*lipgloss.Width(box) {
 		box = m.st.box.Render(left + "\n\n" + right)

@@ -24,7 +24,7 @@ Usage:
   forgehunt hunt --key EXPOSED.pem [flags] PATH...   ingest logs, verify, run rules, print findings
   forgehunt demo [--dir DIR]                         generate a sample incident and hunt it
   forgehunt tui [--case FILE]                        triage a saved case in the terminal
-  forgehunt rules list|show|test|lint               the detection rules, their tests
+  forgehunt rules list|show|test|lint                the detection rules and their tests
   forgehunt query --case FILE SQL                    read-only SQL over a saved case
   forgehunt formats                                  the log formats forgehunt reads
   forgehunt version                                  print the version

@@ -41,6 +41,7 @@ type SourceResult struct {
 	Path        string
 	Format      string
 	Compression string
+	Envelope    string // the line envelope unwrapped (journald, cri, ...), "" for none
 	Size        int64
 	SHA256      string
 	Sightings   int64
@@ -57,9 +58,13 @@ type SourceResult struct {
 	// Mismatch is "accounting mismatch: read N, accounted M" when the
 	// records read and the records accounted for differ (a format bug:
 	// records were lost or counted twice); "" when they agree.
-	Mismatch    string
-	Artifacts   int64 // new distinct artifacts first seen in this file
-	First, Last time.Time
+	Mismatch  string
+	Artifacts int64 // new distinct artifacts first seen in this file
+	// SequenceGaps counts the holes found in the file's own record
+	// numbering (Keycloak JSON logging), stored in sequence_gaps or, past
+	// record.MaxSeqGaps, only counted.
+	SequenceGaps int64
+	First, Last  time.Time
 	// Skipped says why nothing was read ("already ingested", "format not
 	// recognised"); empty when the file was read.
 	Skipped string
@@ -241,17 +246,17 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	defer opened.Close()
 	res.Compression = string(opened.Compression)
-	var r io.Reader = opened
-	format := forced
+	format, envelope, r, err := parsers.DetectEnvelope(opened, forced)
+	if err != nil {
+		res.ReadErr = err
+	}
+	if envelope != nil {
+		ropts.Envelope = envelope
+		res.Envelope = envelope.Name
+	}
 	if format == nil {
-		format, r, err = parsers.Detect(opened)
-		if err != nil {
-			res.ReadErr = err
-		}
-		if format == nil {
-			res.Skipped = "format not recognised (force one with --input-format; see `forgehunt formats`)"
-			return res, c.recordSource(ctx, nil, &res, "unrecognised")
-		}
+		res.Skipped = "format not recognised (force one with --input-format; see `forgehunt formats`)"
+		return res, c.recordSource(ctx, nil, &res, "unrecognised")
 	}
 	res.Format = format.Name()
 
@@ -306,6 +311,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	res.First, res.Last = counts.First, counts.Last
 	res.Artifacts = int64(len(rows))
+	res.SequenceGaps = int64(len(stats.SeqGaps)) + stats.SeqGapsDropped
+	if err := insertSequences(ctx, ld, path, &stats); err != nil {
+		return res, fmt.Errorf("%s: %w", path, err)
+	}
 	if len(rows) > 0 {
 		arts, raws := artifactBatches(rows)
 		if err := ld.insert(ctx, "artifacts", arts); err != nil {
@@ -328,6 +337,45 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	committed = true
 	return res, nil
+}
+
+// insertSequences writes the holes in the file's record numbering and its
+// per-process runs, in ld's transaction, a few hundred rows per statement.
+func insertSequences(ctx context.Context, ld *loader, path string, st *record.Stats) error {
+	const chunk = 500
+	for i := 0; i < len(st.SeqGaps); i += chunk {
+		gaps := st.SeqGaps[i:min(i+chunk, len(st.SeqGaps))]
+		args := make([]any, 0, 9*len(gaps))
+		for _, g := range gaps {
+			args = append(args, g.Kind, path, g.Line, g.Process, g.After, g.Before, g.Missing,
+				nullTime(g.AfterTime), nullTime(g.BeforeTime))
+		}
+		q := `INSERT INTO sequence_gaps (kind, src_file, src_line, process, after_seq, before_seq, missing, from_t, to_t) VALUES ` +
+			valueMarks(len(gaps), 9)
+		if err := ld.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("writing sequence gaps: %w", err)
+		}
+	}
+	for i := 0; i < len(st.SeqRuns); i += chunk {
+		runs := st.SeqRuns[i:min(i+chunk, len(st.SeqRuns))]
+		args := make([]any, 0, 9*len(runs))
+		for _, r := range runs {
+			args = append(args, r.Kind, path, r.Process, r.FirstSeq, nullTime(r.FirstTime), r.FirstLine,
+				r.LastSeq, nullTime(r.LastTime), r.LastLine)
+		}
+		q := `INSERT INTO sequence_runs (kind, src_file, process, first_seq, first_t, first_line, last_seq, last_t, last_line) VALUES ` +
+			valueMarks(len(runs), 9)
+		if err := ld.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("writing sequence runs: %w", err)
+		}
+	}
+	return nil
+}
+
+// valueMarks is "(?, ?), (?, ?)" for rows rows of cols placeholders.
+func valueMarks(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
 // safeParse runs a format's Parse and turns a panic into an error, so that a
@@ -366,11 +414,11 @@ func (c *Case) recordSource(ctx context.Context, ld *loader, r *SourceResult, st
 		reasons = []byte("{}")
 	}
 	q := `INSERT INTO sources (path, size, sha256, format, compression, records, sightings, issuances, rejects,
-		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)`
+		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons, sequence_gaps)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?)`
 	args := []any{r.Path, r.Size, r.SHA256, nullStr(r.Format), nullStr(r.Compression), r.Records(),
 		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText,
-		r.RecordsRead, r.Ignored, string(reasons)}
+		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps}
 	if ld != nil {
 		return ld.exec(ctx, q, args...)
 	}

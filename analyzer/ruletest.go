@@ -23,7 +23,7 @@ func (r TestResult) Passed() bool { return r.Err == nil }
 
 // fillable are the tables a rule test may fill.
 var fillable = map[string]bool{
-	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true,
+	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true, "sequence_gaps": true, "sequence_runs": true,
 	"policy_key_scope": true, "policy_networks": true, // become the run's Policy
 }
 
@@ -118,7 +118,7 @@ func RuleTestCase(ctx context.Context, r *rules.Rule, t rules.Test, st Settings)
 	}
 	for _, table := range tables {
 		if !fillable[table] {
-			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, policy_key_scope, policy_networks)", t.Name, table))
+			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, sequence_gaps, sequence_runs, policy_key_scope, policy_networks)", t.Name, table))
 		}
 		if strings.HasPrefix(table, "policy_") {
 			continue

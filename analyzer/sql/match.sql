@@ -1,6 +1,8 @@
 -- Matching: which issuance record (if any) accounts for each artifact, and
 -- how well the issuer's ledger covers the artifact's issue time.
--- Inputs: artifacts, issuances, settings. Output: the matches table.
+-- Inputs: artifacts, issuances, sequence_gaps, sequence_runs, settings.
+-- Output: the matches table (and artifact_stats, ledger_rate,
+-- ledger_silences, ledger_seq_holes, which rules read too).
 
 CREATE OR REPLACE TABLE artifact_stats AS
 SELECT s.artifact_key,
@@ -116,6 +118,47 @@ SELECT hrs.kind, hrs.from_t, hrs.to_t,
 FROM hrs LEFT JOIN ledger_rate r ON r.kind = hrs.kind AND r.h = hour(hrs.hs)
 GROUP BY hrs.kind, hrs.from_t, hrs.to_t;
 
+-- Holes in the ledger's own record numbering (Keycloak JSON logging's
+-- "sequence"): proof that lines were lost, where a silence is only a guess.
+-- Holes inside a file come from the parser (sequence_gaps). Holes between
+-- the files of one process (a rotated file ends at 500, the next starts at
+-- 800) come from sequence_runs: a process's files in time order, when the
+-- later starts above the earlier's last number + 1 and not before its last
+-- time. A lower number is a restart, overlapping times a copy: no hole.
+CREATE OR REPLACE TABLE ledger_seq_holes AS
+SELECT kind, process, after_seq, before_seq, missing, from_t, to_t, src_file, src_line,
+       NULL::VARCHAR AS after_file, NULL::BIGINT AS after_line, 'file' AS found
+FROM sequence_gaps
+UNION ALL
+SELECT kind, process, after_seq, before_seq, before_seq - after_seq - 1, from_t, to_t, src_file, src_line,
+       after_file, after_line, 'rotation'
+FROM (
+    SELECT kind, process, src_file, first_line AS src_line, first_seq AS before_seq, first_t AS to_t,
+           lag(last_seq) OVER w AS after_seq, lag(last_t) OVER w AS from_t,
+           lag(src_file) OVER w AS after_file, lag(last_line) OVER w AS after_line
+    FROM sequence_runs
+    WHERE first_t IS NOT NULL AND last_t IS NOT NULL
+    WINDOW w AS (PARTITION BY kind, process ORDER BY first_t, first_seq, src_file)
+) r
+WHERE after_seq IS NOT NULL AND before_seq > after_seq + 1 AND to_t >= from_t;
+
+-- An artifact issued inside a hole of its kind's numbering is in a gap
+-- whatever the time-rate estimate says: lines were lost there. Its issue
+-- time has whole seconds (iat), the hole's bounds milliseconds.
+CREATE OR REPLACE TEMP TABLE artifact_seq_holes AS
+WITH art_t AS (
+    SELECT a.artifact_key, a.kind, coalesce(a.issued_at, st.first_seen) AS t
+    FROM artifacts a LEFT JOIN artifact_stats st USING (artifact_key)
+)
+SELECT art_t.artifact_key,
+       arg_max({'process': h.process, 'after_seq': h.after_seq, 'before_seq': h.before_seq, 'missing': h.missing,
+                'from_t': h.from_t, 'to_t': h.to_t, 'file': h.src_file, 'line': h.src_line},
+               (h.missing, h.from_t, h.src_file, h.src_line)) AS hole,
+       count(*) AS holes
+FROM art_t JOIN ledger_seq_holes h ON h.kind = art_t.kind
+     AND art_t.t >= date_trunc('second', h.from_t) AND art_t.t <= h.to_t
+GROUP BY art_t.artifact_key;
+
 CREATE OR REPLACE TABLE matches AS
 WITH best AS (
     SELECT artifact_key, arg_min(match_type, strength) AS match_type,
@@ -140,10 +183,20 @@ nxt AS (
 SELECT art_t.artifact_key,
        coalesce(b.match_type, 'none') AS match_type,
        b.match_file, b.match_line, b.conflict,
-       CASE WHEN art_t.t IS NULL OR p.prev_t IS NULL OR n.next_t IS NULL THEN 'outside'
+       CASE WHEN sq.hole IS NOT NULL THEN 'gap'
+            WHEN art_t.t IS NULL OR p.prev_t IS NULL OR n.next_t IS NULL THEN 'outside'
             WHEN sl.expected >= cfg.gap_expected THEN 'gap'
             ELSE 'covered' END AS coverage,
-       CASE WHEN NOT EXISTS (SELECT 1 FROM ledger_times lt WHERE lt.kind = art_t.kind) THEN 'no issuance ledger for ' || art_t.kind || ' was given'
+       CASE WHEN sq.hole IS NOT NULL
+                THEN 'ledger lost ' || sq.hole.missing || ' line(s) (sequence '
+                     || CASE WHEN sq.hole.missing = 1 THEN (sq.hole.after_seq + 1)::VARCHAR
+                             ELSE (sq.hole.after_seq + 1) || '..' || (sq.hole.before_seq - 1) END
+                     || ' of ' || sq.hole.process || ') between '
+                     || strftime(sq.hole.from_t, '%Y-%m-%dT%H:%M:%S.%gZ') || ' and '
+                     || strftime(sq.hole.to_t, '%Y-%m-%dT%H:%M:%S.%gZ')
+                     || ' (' || sq.hole.file || ':' || sq.hole.line || ')'
+                     || CASE WHEN sq.holes > 1 THEN '; ' || (sq.holes - 1) || ' more hole(s) span that time' ELSE '' END
+            WHEN NOT EXISTS (SELECT 1 FROM ledger_times lt WHERE lt.kind = art_t.kind) THEN 'no issuance ledger for ' || art_t.kind || ' was given'
             WHEN art_t.t IS NULL THEN 'artifact has no issue time'
             WHEN p.prev_t IS NULL THEN 'before the ledger''s first record'
             WHEN n.next_t IS NULL THEN 'after the ledger''s last record'
@@ -162,4 +215,5 @@ LEFT JOIN best b USING (artifact_key)
 LEFT JOIN prev p USING (artifact_key)
 LEFT JOIN nxt n USING (artifact_key)
 LEFT JOIN ledger_silences sl ON sl.kind = art_t.kind AND sl.from_t = p.prev_t AND sl.to_t = n.next_t
+LEFT JOIN artifact_seq_holes sq USING (artifact_key)
 CROSS JOIN (SELECT * FROM settings LIMIT 1) cfg;

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS sources (
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS records_read BIGINT;
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS ignored BIGINT;
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS ignored_reasons VARCHAR;
+-- Holes found in the file's own record numbering, stored in sequence_gaps or
+-- not (at most 10000 per file are stored).
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS sequence_gaps BIGINT;
 
 CREATE TABLE IF NOT EXISTS sightings (
     artifact_key VARCHAR,
@@ -82,6 +85,38 @@ CREATE TABLE IF NOT EXISTS rejects (
     src_format VARCHAR,
     reason     VARCHAR,
     excerpt    VARCHAR
+);
+
+-- Holes in a ledger's own record numbering (Keycloak JSON logging's
+-- "sequence"), found inside one file: the numbers after_seq+1 .. before_seq-1
+-- of process never appeared, so missing lines were lost between from_t and
+-- to_t. src_file:src_line is the line after the hole. kind is the artifact
+-- kind whose ledger the file is.
+CREATE TABLE IF NOT EXISTS sequence_gaps (
+    kind       VARCHAR,
+    src_file   VARCHAR,
+    src_line   BIGINT,
+    process    VARCHAR,   -- Keycloak: hostName/processId
+    after_seq  BIGINT,
+    before_seq BIGINT,
+    missing    BIGINT,
+    from_t     TIMESTAMP, -- time of the line numbered after_seq
+    to_t       TIMESTAMP  -- time of the line numbered before_seq
+);
+
+-- Each numbering process of each file: the lowest number of its first run
+-- and the highest of its last (a restart starts a new run), so that holes
+-- between rotated files of one process are found (match.sql).
+CREATE TABLE IF NOT EXISTS sequence_runs (
+    kind       VARCHAR,
+    src_file   VARCHAR,
+    process    VARCHAR,
+    first_seq  BIGINT,
+    first_t    TIMESTAMP,
+    first_line BIGINT,
+    last_seq   BIGINT,
+    last_t     TIMESTAMP,
+    last_line  BIGINT
 );
 
 -- One row per distinct artifact, verified once.

@@ -36,7 +36,19 @@
 // Options.FieldMap["issuer_base"] is set (e.g. "https://sso.example.com"),
 // then it is base + "/realms/" + realmName (realmId when the name is not
 // logged). Every other event field goes to Attrs, with realm, and with
-// sequence and hostName from JSON logging (a gap in sequence shows lost lines).
+// sequence and hostName from JSON logging.
+//
+// JSON logging numbers every record of a JVM ("sequence", "event.sequence"
+// in ECS), whatever its logger, so a hole in the numbering proves that lines
+// were lost. Every JSON line that carries a number, events or not, is fed to
+// a record.SeqTracker keyed by its process, hostName/processId (host.hostname
+// and process.pid in ECS; lines naming neither are not tracked); the holes
+// and each process's first and last numbers go to in.Stats (kind jwt). A
+// lower number starts a new run (a restart, or interleaved lines of another
+// file of the same process) and is not a hole. A number skipped by a line
+// whose JSON cannot be read counts as lost: that line's content is. A handler
+// level stricter than the logger's (log-console-level above log-level) or a
+// log filter skips numbers too: such a log shows holes everywhere.
 package keycloak
 
 import (
@@ -120,11 +132,14 @@ func quarkusTime(line []byte) bool {
 
 // Parse streams the issuances of a Keycloak event log into sink.
 func (f format) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
-	p := parser{in: in, sink: sink, name: f.Name(), loc: in.Options.Loc()}
+	p := parser{in: in, sink: sink, name: f.Name(), loc: in.Options.Loc(),
+		seq: record.NewSeqTracker(in.Stats, record.KindJWT)}
 	if base := in.Options.FieldMap["issuer_base"]; base != "" {
 		p.issuerBase = strings.TrimRight(base, "/") + "/realms/"
 	}
-	return record.EachLine(ctx, in, p.name, sink, p.line)
+	err := record.EachLine(ctx, in, p.name, sink, p.line)
+	p.seq.Finish()
+	return err
 }
 
 type parser struct {
@@ -136,6 +151,7 @@ type parser struct {
 	json       fastjson.Parser
 	fields     []field
 	attrs      []field
+	seq        *record.SeqTracker
 }
 
 // event is one events-logger line taken apart.
@@ -162,7 +178,7 @@ func (p *parser) line(lineNo int64, line []byte) {
 		err    error
 	)
 	if s[0] == '{' {
-		ev, claims, err = p.jsonLine(s)
+		ev, claims, err = p.jsonLine(s, lineNo)
 	} else {
 		ev, claims, err = p.textLine(s)
 	}
@@ -224,9 +240,10 @@ func (p *parser) textLine(s string) (ev event, claims bool, err error) {
 	return ev, true, nil
 }
 
-// jsonLine reads one Quarkus JSON (or ECS) log object. claims is false for
-// other loggers, and for broken JSON that does not mention the events logger.
-func (p *parser) jsonLine(s string) (ev event, claims bool, err error) {
+// jsonLine reads one Quarkus JSON (or ECS) log object and notes its number.
+// claims is false for other loggers, and for broken JSON that does not
+// mention the events logger.
+func (p *parser) jsonLine(s string, lineNo int64) (ev event, claims bool, err error) {
 	v, err := p.json.Parse(s)
 	if err != nil {
 		if strings.Contains(s, eventsLogger) {
@@ -234,26 +251,11 @@ func (p *parser) jsonLine(s string) (ev event, claims bool, err error) {
 		}
 		return ev, false, nil
 	}
+	ev.time, err = p.jsonTime(v)
+	p.number(v, ev.time, lineNo)
 	logger := jsonString(v, "loggerName", "log.logger")
 	if logger != eventsLogger {
 		return ev, false, nil
-	}
-	ts := v.Get("timestamp")
-	if ts == nil {
-		ts = v.Get("@timestamp")
-	}
-	switch {
-	case ts == nil:
-		return ev, true, fmt.Errorf("missing timestamp")
-	case ts.Type() == fastjson.TypeString:
-		ev.time, err = p.parseTime(string(ts.GetStringBytes()))
-	case ts.Type() == fastjson.TypeNumber:
-		ev.time, err = record.ParseTime(ts.String(), p.loc)
-		if err != nil {
-			err = fmt.Errorf("bad time: %w", err)
-		}
-	default:
-		err = fmt.Errorf("timestamp is a JSON %s", ts.Type())
 	}
 	if err != nil {
 		return ev, true, err
@@ -263,12 +265,81 @@ func (p *parser) jsonLine(s string) (ev event, claims bool, err error) {
 		return ev, true, fmt.Errorf("missing message")
 	}
 	ev.message = string(msg.GetStringBytes())
-	if seq := v.Get("sequence"); seq != nil && seq.Type() == fastjson.TypeNumber {
+	if seq := jsonSequence(v); seq != nil && seq.Type() == fastjson.TypeNumber {
 		ev.sequence = seq.String()
 	}
 	ev.hostName = jsonString(v, "hostName", "host.hostname")
 	return ev, true, nil
 }
+
+// jsonTime reads the line's timestamp (an ISO string or epoch number).
+func (p *parser) jsonTime(v *fastjson.Value) (time.Time, error) {
+	ts := v.Get("timestamp")
+	if ts == nil {
+		ts = v.Get("@timestamp")
+	}
+	switch {
+	case ts == nil:
+		return time.Time{}, fmt.Errorf("missing timestamp")
+	case ts.Type() == fastjson.TypeString:
+		return p.parseTime(string(ts.GetStringBytes()))
+	case ts.Type() == fastjson.TypeNumber:
+		t, err := record.ParseTime(ts.String(), p.loc)
+		if err != nil {
+			return t, fmt.Errorf("bad time: %w", err)
+		}
+		return t, nil
+	default:
+		return time.Time{}, fmt.Errorf("timestamp is a JSON %s", ts.Type())
+	}
+}
+
+func jsonSequence(v *fastjson.Value) *fastjson.Value {
+	if seq := v.Get("sequence"); seq != nil {
+		return seq
+	}
+	return v.Get("event.sequence")
+}
+
+// number feeds the line's sequence number, if any, to the tracker, keyed by
+// hostName/processId. t is zero when the line's time could not be read.
+func (p *parser) number(v *fastjson.Value, t time.Time, lineNo int64) {
+	if p.seq == nil {
+		return
+	}
+	seqv := jsonSequence(v)
+	if seqv == nil || seqv.Type() != fastjson.TypeNumber {
+		return
+	}
+	seq, err := seqv.Int64()
+	if err != nil {
+		return
+	}
+	host := jsonString(v, "hostName", "host.hostname")
+	pid := v.Get("processId")
+	if pid == nil {
+		pid = v.Get("process.pid")
+	}
+	var pidText string
+	switch {
+	case pid == nil:
+	case pid.Type() == fastjson.TypeNumber:
+		pidText = pid.String()
+	case pid.Type() == fastjson.TypeString:
+		pidText = string(pid.GetStringBytes())
+	}
+	process := host
+	if pidText != "" {
+		process = host + "/" + pidText
+	}
+	if process == "" {
+		return
+	}
+	p.seq.Observe(record.Excerpt(process, maxProcessName), seq, t, lineNo)
+}
+
+// maxProcessName bounds a process name taken from a log line.
+const maxProcessName = 200
 
 func jsonString(v *fastjson.Value, keys ...string) string {
 	for _, k := range keys {

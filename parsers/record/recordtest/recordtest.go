@@ -113,9 +113,14 @@ func Render(c *Collector, parseErr error) []byte {
 		Issuances   []record.Issuance `json:",omitempty"`
 		Rejects     []record.Reject   `json:",omitempty"`
 		Ignored     []ignored         `json:",omitempty"`
-		Err         string            `json:",omitempty"`
+		// The holes in the log's own numbering, for formats that track it.
+		SeqGaps        []record.SeqGap `json:",omitempty"`
+		SeqGapsDropped int64           `json:",omitempty"`
+		SeqRuns        []record.SeqRun `json:",omitempty"`
+		Err            string          `json:",omitempty"`
 	}
-	o := out{RecordsRead: c.Stats.Records, Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects}
+	o := out{RecordsRead: c.Stats.Records, Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects,
+		SeqGaps: c.Stats.SeqGaps, SeqGapsDropped: c.Stats.SeqGapsDropped, SeqRuns: c.Stats.SeqRuns}
 	for _, ig := range c.Ignores {
 		o.Ignored = append(o.Ignored, ignored{ig.Pos.Line, ig.Reason})
 	}
@@ -192,6 +197,16 @@ func CheckInvariants(t *testing.T, f record.Format, data []byte) {
 		check("ignore", ig.Pos)
 		if ig.Reason == "" {
 			t.Fatalf("ignore without reason at %v", ig.Pos)
+		}
+	}
+	for _, g := range c.Stats.SeqGaps {
+		if g.Line < 1 || g.Line > maxLine || g.Missing < 1 || g.Missing != g.Before-g.After-1 || g.Process == "" {
+			t.Fatalf("bad sequence gap %+v (input has %d lines)", g, maxLine)
+		}
+	}
+	for _, r := range c.Stats.SeqRuns {
+		if r.FirstLine < 1 || r.LastLine > maxLine || r.Process == "" {
+			t.Fatalf("bad sequence run %+v (input has %d lines)", r, maxLine)
 		}
 	}
 	if got := c.Accounted(); got != c.Stats.Records {

@@ -414,11 +414,11 @@ func (c *Case) recordSource(ctx context.Context, ld *loader, r *SourceResult, st
 		reasons = []byte("{}")
 	}
 	q := `INSERT INTO sources (path, size, sha256, format, compression, records, sightings, issuances, rejects,
-		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons, sequence_gaps)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?)`
+		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons, sequence_gaps, envelope)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?)`
 	args := []any{r.Path, r.Size, r.SHA256, nullStr(r.Format), nullStr(r.Compression), r.Records(),
 		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText,
-		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps}
+		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps, nullStr(r.Envelope)}
 	if ld != nil {
 		return ld.exec(ctx, q, args...)
 	}

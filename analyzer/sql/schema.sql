@@ -34,15 +34,10 @@ CREATE TABLE IF NOT EXISTS sources (
     ingested_at TIMESTAMP,
     records_read    BIGINT,  -- records the reader counted: = sightings + issuances + rejects + ignored
     ignored         BIGINT,  -- records read that carry nothing to hunt (no token, an event that issues nothing)
-    ignored_reasons VARCHAR  -- JSON object: reason -> count
+    ignored_reasons VARCHAR, -- JSON object: reason -> count
+    sequence_gaps   BIGINT,  -- holes in the file's own record numbering (at most 10000 stored in sequence_gaps)
+    envelope        VARCHAR  -- line envelope unwrapped: journald/syslog, cri, docker-json, timestamp; NULL for none
 );
--- Cases written before the accounting columns existed.
-ALTER TABLE sources ADD COLUMN IF NOT EXISTS records_read BIGINT;
-ALTER TABLE sources ADD COLUMN IF NOT EXISTS ignored BIGINT;
-ALTER TABLE sources ADD COLUMN IF NOT EXISTS ignored_reasons VARCHAR;
--- Holes found in the file's own record numbering, stored in sequence_gaps or
--- not (at most 10000 per file are stored).
-ALTER TABLE sources ADD COLUMN IF NOT EXISTS sequence_gaps BIGINT;
 
 CREATE TABLE IF NOT EXISTS sightings (
     artifact_key VARCHAR,

@@ -162,7 +162,11 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
 	for _, s := range res.ingest.Sources {
 		if s.Skipped == "" && s.ReadErr == nil {
-			fmt.Fprintf(w, "  %-11s %s: %d sightings, %d issuances, %d rejects (%s)\n", s.Format, record.Escape(s.Path),
+			format := s.Format
+			if s.Envelope != "" {
+				format += " in " + s.Envelope
+			}
+			fmt.Fprintf(w, "  %-11s %s: %d sightings, %d issuances, %d rejects (%s)\n", format, record.Escape(s.Path),
 				s.Sightings, s.Issuances, s.Rejects, s.Duration.Round(time.Millisecond))
 		}
 		if s.Skipped != "" {

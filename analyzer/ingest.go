@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -271,39 +272,61 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		}
 	}()
 	coll := &artifactCollector{}
-	batcher := parsers.NewBatcher(func(t parsers.Table, rec arrow.RecordBatch) error {
-		return ld.insert(ctx, string(t), rec)
-	})
-	batcher.NewArtifact = func(key string, s *record.Sighting) {
-		if _, loaded := known.LoadOrStore(key, struct{}{}); loaded {
-			return
+	var ldMu sync.Mutex // the loader's connection is used by one batcher at a time
+	newBatcher := func() *parsers.Batcher {
+		b := parsers.NewBatcher(func(t parsers.Table, rec arrow.RecordBatch) error {
+			ldMu.Lock()
+			defer ldMu.Unlock()
+			return ld.insert(ctx, string(t), rec)
+		})
+		b.NewArtifact = func(key string, s *record.Sighting) {
+			if _, loaded := known.LoadOrStore(key, struct{}{}); loaded {
+				return
+			}
+			if s.Raw == "" {
+				coll.addNow(idOnlyArtifact(key, s))
+				return
+			}
+			pool.submit(verifyJob{key: key, kind: s.Kind, raw: s.Raw, out: coll})
 		}
-		if s.Raw == "" {
-			coll.addNow(idOnlyArtifact(key, s))
-			return
-		}
-		pool.submit(verifyJob{key: key, kind: s.Kind, raw: s.Raw, out: coll})
+		return b
 	}
+	batcher := newBatcher()
+	batchers := []*parsers.Batcher{batcher}
 	var stats record.Stats
-	readErr := safeParse(ctx, format, &record.Input{Name: path, R: r, Options: ropts, Stats: &stats}, batcher)
+	var readErr error
+	if splittable(format, ropts) {
+		var more []*parsers.Batcher
+		more, readErr = parseInParts(ctx, format, path, r, ropts, &stats, newBatcher)
+		batchers = append(batchers, more...)
+	} else {
+		readErr = safeParse(ctx, format, &record.Input{Name: path, R: r, Options: ropts, Stats: &stats}, batcher)
+	}
 	if readErr != nil && ctx.Err() == nil {
 		res.ReadErr = readErr
 		// The unreadable rest of the stream is one record read and rejected,
 		// so that the accounting still adds up.
+		var lastLine int64
+		for _, b := range batchers {
+			lastLine = max(lastLine, b.Counts().LastLine)
+		}
 		stats.Records++
 		batcher.Reject(&record.Reject{
-			Pos:    record.Position{File: path, Line: batcher.Counts().LastLine + 1, Format: format.Name()},
+			Pos:    record.Position{File: path, Line: lastLine + 1, Format: format.Name()},
 			Reason: "read stopped: " + readErr.Error(),
 		})
 	}
 	rows := coll.wait()
-	if err := batcher.Close(); err != nil {
-		return res, fmt.Errorf("%s: %w", path, err)
+	var counts parsers.Counts
+	for _, b := range batchers {
+		if err := b.Close(); err != nil {
+			return res, fmt.Errorf("%s: %w", path, err)
+		}
+		counts.Merge(b.Counts())
 	}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-	counts := batcher.Counts()
 	res.Sightings, res.Issuances, res.Rejects = counts.Sightings, counts.Issuances, counts.Rejects
 	res.Ignored, res.IgnoredReasons, res.RecordsRead = counts.Ignored, counts.IgnoredReasons, stats.Records
 	if accounted := counts.Accounted(); accounted != stats.Records {
@@ -438,4 +461,67 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return t.UTC()
+}
+
+// Parts of a large input read in parallel.
+const (
+	partBytes = 4 << 20
+	partQueue = 4
+)
+
+// splittable reports whether an input in format may be read in parts: the
+// format says its lines are independent, there is more than one core, and
+// no envelope joins lines (a CRI partial line may span two parts).
+func splittable(f record.Format, o record.Options) bool {
+	li, ok := f.(record.LineIndependent)
+	return ok && li.LineIndependent() && o.Envelope == nil && runtime.GOMAXPROCS(0) > 1
+}
+
+// parseInParts cuts r into parts of whole lines and parses them on all
+// cores, each part into its own batcher (all in the file's transaction).
+// It returns the batchers used and the read error that stopped the input.
+func parseInParts(ctx context.Context, format record.Format, path string, r io.Reader, ropts record.Options,
+	stats *record.Stats, newBatcher func() *parsers.Batcher) ([]*parsers.Batcher, error) {
+	workers := runtime.GOMAXPROCS(0)
+	parts := make(chan parsers.Chunk, partQueue)
+	batchers := make([]*parsers.Batcher, workers)
+	partStats := make([]record.Stats, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		batchers[w] = newBatcher()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for part := range parts {
+				if errs[w] != nil {
+					continue // drain
+				}
+				in := &record.Input{Name: path, R: bytes.NewReader(part.Data), Options: ropts,
+					Stats: &partStats[w], FirstLine: part.FirstLine}
+				errs[w] = safeParse(ctx, format, in, batchers[w])
+			}
+		}()
+	}
+	maxLine := ropts.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = record.DefaultMaxLineBytes
+	}
+	readErr := parsers.SplitLines(r, partBytes, maxLine, func(c parsers.Chunk) error {
+		select {
+		case parts <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(parts)
+	wg.Wait()
+	for w := range workers {
+		stats.Records += partStats[w].Records
+		if readErr == nil && errs[w] != nil {
+			readErr = errs[w]
+		}
+	}
+	return batchers, readErr
 }

@@ -82,6 +82,32 @@ type Counts struct {
 	LastLine       int64     // highest source line seen
 }
 
+// Merge adds o's counts into c (the counts of several batchers reading parts
+// of one input).
+func (c *Counts) Merge(o Counts) {
+	c.Sightings += o.Sightings
+	c.Issuances += o.Issuances
+	c.Rejects += o.Rejects
+	c.Ignored += o.Ignored
+	if len(o.IgnoredReasons) > 0 {
+		m := make(map[string]int64, len(c.IgnoredReasons)+len(o.IgnoredReasons))
+		for k, v := range c.IgnoredReasons {
+			m[k] += v
+		}
+		for k, v := range o.IgnoredReasons {
+			m[k] += v
+		}
+		c.IgnoredReasons = m
+	}
+	if !o.First.IsZero() && (c.First.IsZero() || o.First.Before(c.First)) {
+		c.First = o.First
+	}
+	if o.Last.After(c.Last) {
+		c.Last = o.Last
+	}
+	c.LastLine = max(c.LastLine, o.LastLine)
+}
+
 // Accounted is rows plus rejects plus ignored: the records the sink was told
 // about, which must equal the records read.
 func (c Counts) Accounted() int64 { return c.Sightings + c.Issuances + c.Rejects + c.Ignored }

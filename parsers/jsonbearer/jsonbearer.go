@@ -421,3 +421,7 @@ func jsonError(line []byte) string {
 	}
 	return "invalid JSON: " + err.Error()
 }
+
+// LineIndependent reports that lines carry no state from one to the next,
+// so a large input may be read in parts in parallel.
+func (Parser) LineIndependent() bool { return true }

@@ -34,14 +34,19 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 		max = DefaultMaxLineBytes
 	}
 	br := bufio.NewReaderSize(in.R, 64<<10)
+	first := in.FirstLine
+	if first < 1 {
+		first = 1
+	}
 	var (
 		lineNo      int64
 		buf         []byte
 		pending     []byte // joined CRI/Docker partial lines
 		pendingLine int64
 	)
+	lineNo = first - 1
 	for {
-		if lineNo&0x3ff == 0 {
+		if lineNo&0x3ff == 0x3ff {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

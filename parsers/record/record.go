@@ -152,7 +152,20 @@ type Input struct {
 	// format makes of them. Nil counts nothing.
 	Stats *Stats
 
+	// FirstLine is the number of the first line of R, when R is a part of
+	// a larger input read in parallel; 0 means 1.
+	FirstLine int64
+
 	lineTime time.Time // the current line's envelope time
+}
+
+// LineIndependent is implemented by formats whose lines can be read in any
+// order and by several readers at once (no state carried from one line to
+// the next: no header, no numbering, no multi-line records); the analyzer
+// then splits large inputs at line boundaries and parses the parts in
+// parallel.
+type LineIndependent interface {
+	LineIndependent() bool
 }
 
 // LineTime is the timestamp of the current line's envelope (the journald,

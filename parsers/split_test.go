@@ -1,0 +1,59 @@
+package parsers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// Chunks are whole lines, numbered right, and together the whole input;
+// an over-long line is cut (not buffered) but still ends its chunk's line.
+func TestSplitLines(t *testing.T) {
+	var in strings.Builder
+	for i := 0; i < 5000; i++ {
+		in.WriteString(strings.Repeat("x", i%97))
+		in.WriteString("\n")
+	}
+	in.WriteString(strings.Repeat("L", 5000)) // over-long line
+	in.WriteString("\nafter\nno-newline-at-end")
+	var chunks []Chunk
+	err := SplitLines(iotest.HalfReader(strings.NewReader(in.String())), 4096, 1000, func(c Chunk) error {
+		chunks = append(chunks, c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var joined bytes.Buffer
+	line := int64(1)
+	for i, c := range chunks {
+		if c.FirstLine != line {
+			t.Fatalf("chunk %d starts at line %d, want %d", i, c.FirstLine, line)
+		}
+		if i < len(chunks)-1 && c.Data[len(c.Data)-1] != '\n' {
+			t.Fatalf("chunk %d does not end with a newline", i)
+		}
+		line += int64(bytes.Count(c.Data, []byte{'\n'}))
+		joined.Write(c.Data)
+	}
+	want := strings.Replace(in.String(), strings.Repeat("L", 5000), strings.Repeat("L", 1003), 1)
+	if joined.String() != want {
+		t.Fatalf("chunks do not add up to the input (%d vs %d bytes)", joined.Len(), len(want))
+	}
+	if len(chunks) < 10 {
+		t.Fatalf("only %d chunks", len(chunks))
+	}
+}
+
+func TestSplitLinesReadError(t *testing.T) {
+	boom := errors.New("boom")
+	r := io.MultiReader(strings.NewReader("a\nb\n"), iotest.ErrReader(boom))
+	var got []string
+	err := SplitLines(r, 1, 100, func(c Chunk) error { got = append(got, string(c.Data)); return nil })
+	if !errors.Is(err, boom) || strings.Join(got, "") != "a\nb\n" {
+		t.Fatalf("err %v, chunks %q", err, got)
+	}
+}

@@ -23,6 +23,9 @@ func TestEnvelopes(t *testing.T) {
 	}{
 		{"journald", "syslog", "keycloak",
 			"Oct 24 15:23:42 X000VV30 kc.sh[1734733]: " + kcQuoted + "\n", 1},
+		{"journalctl-with-header", "syslog", "keycloak",
+			"-- Logs begin at Thu 2024-10-24 00:00:00 UTC, end at Thu 2024-10-24 23:59:59 UTC. --\n" +
+				"Oct 24 15:23:42 X000VV30 kc.sh[1734733]: " + kcQuoted + "\n-- Reboot --\n", 1},
 		{"rfc5424", "syslog-rfc5424", "keycloak",
 			"<15>1 2024-10-30T17:27:03.414+05:30 keycloak keycloak 81812 org.keycloak.events -  " + kcJSON + "\n", 1},
 		{"cri", "cri", "nginx",

@@ -5,8 +5,10 @@
 //
 // The logs are written in the real vendor formats (Keycloak event log in both
 // the quoted and the older unquoted style, Istio/Envoy JSON access log, nginx
-// with $http_authorization, a generic JSON audit log), rotated and compressed
-// as real deployments leave them.
+// with $http_authorization, a generic JSON audit log), rotated, compressed
+// and wrapped as real deployments leave them: the current Keycloak log as
+// journalctl prints it (Keycloak under systemd), the Istio gateway's as the
+// kubelet writes it (CRI log format, as under /var/log/pods).
 package incident
 
 import (

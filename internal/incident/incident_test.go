@@ -230,9 +230,11 @@ func TestTruthFile(t *testing.T) {
 }
 
 var (
-	nginxRe = regexp.MustCompile(`^(\S+) - - \[([^\]]+)\] "(\S+) (\S+) HTTP/1\.1" (\d{3}) \d+ "[^"]*" "[^"]*" "([^"]*)"$`)
-	kcRe    = regexp.MustCompile(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (INFO |DEBUG|WARN ) \[[^\]]+\] \([^)]+\) `)
-	tokenID = regexp.MustCompile(`token_id="?([0-9a-f-]{36})`)
+	nginxRe   = regexp.MustCompile(`^(\S+) - - \[([^\]]+)\] "(\S+) (\S+) HTTP/1\.1" (\d{3}) \d+ "[^"]*" "[^"]*" "([^"]*)"$`)
+	criRe     = regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) stdout F (\{.*\})$`)
+	journalRe = regexp.MustCompile(`^([A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d) kc-0 kc\.sh\[2871\]: (.*)$`)
+	kcRe      = regexp.MustCompile(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (INFO |DEBUG|WARN ) \[[^\]]+\] \([^)]+\) `)
+	tokenID   = regexp.MustCompile(`token_id="?([0-9a-f-]{36})`)
 )
 
 // sighting is a bearer seen in an access log.
@@ -272,6 +274,11 @@ func accessLogs(t *testing.T, g generated) (map[string][]sighting, int) {
 					bearer = ""
 				}
 			case strings.Contains(rel, "istio"):
+				m := criRe.FindStringSubmatch(line)
+				if m == nil {
+					t.Fatalf("%s:%d: not a CRI log line: %q", rel, i+1, line)
+				}
+				line = m[2]
 				var v struct {
 					StartTime    string  `json:"start_time"`
 					ResponseCode int     `json:"response_code"`
@@ -381,6 +388,9 @@ func TestKeycloakLedger(t *testing.T) {
 	for _, rel := range g.truth.Files[:2] {
 		quoted := !strings.Contains(rel, ".1")
 		for i, line := range lines(readFile(t, filepath.Join(g.dir, rel))) {
+			if quoted {
+				line = unwrapJournal(t, rel, i+1, line)
+			}
 			m := kcRe.FindStringSubmatch(line)
 			if m == nil {
 				t.Fatalf("%s:%d: not a keycloak line: %q", rel, i+1, line)
@@ -413,6 +423,77 @@ func TestKeycloakLedger(t *testing.T) {
 		if issued[tok.JTI] != want {
 			t.Errorf("%s %s: in ledger %v, want %v", tok.Category, tok.JTI, issued[tok.JTI], want)
 		}
+	}
+}
+
+// unwrapJournal checks a line of journalctl's short output and returns
+// Keycloak's line inside; the journal's time is the line's, a moment later.
+func unwrapJournal(t *testing.T, rel string, lineNo int, line string) string {
+	t.Helper()
+	m := journalRe.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("%s:%d: not a journal line: %q", rel, lineNo, line)
+	}
+	inner := kcRe.FindStringSubmatch(m[2])
+	if inner == nil {
+		t.Fatalf("%s:%d: not a keycloak line: %q", rel, lineNo, m[2])
+	}
+	at, err := time.Parse("2006-01-02 15:04:05,000", inner[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := at.Add(2 * time.Millisecond).Format("Jan 02 15:04:05"); j != m[1] {
+		t.Fatalf("%s:%d: journal time %s for a line at %v", rel, lineNo, m[1], at)
+	}
+	return m[2]
+}
+
+// The gateway's log is the kubelet's: each line stamped by the runtime when
+// the request ended, stamps never going back.
+func TestCRIEnvelope(t *testing.T) {
+	g := generate(t, small)
+	var last time.Time
+	n := 0
+	for i, line := range lines(readFile(t, filepath.Join(g.dir, "logs/istio/ingressgateway.log"))) {
+		m := criRe.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("line %d: not a CRI log line: %q", i+1, line)
+		}
+		stamp, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			StartTime string `json:"start_time"`
+			Duration  int    `json:"duration"`
+		}
+		if err := json.Unmarshal([]byte(m[2]), &v); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		start, err := time.Parse(time.RFC3339Nano, v.StartTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end := start.Add(time.Duration(v.Duration) * time.Millisecond); stamp.Before(end) || stamp.Sub(end) > time.Second {
+			t.Fatalf("line %d: stamped %v for a request ending at %v", i+1, stamp, end)
+		}
+		if stamp.Before(last) {
+			t.Fatalf("line %d: stamp goes back", i+1)
+		}
+		last = stamp
+		n++
+	}
+	if n == 0 {
+		t.Fatal("empty gateway log")
+	}
+	// A line past containerd's bound is split into partial lines.
+	cri := criWriter{rng: newRNG(1, criStream)}
+	long := append(bytes.Repeat([]byte("x"), criMaxLine+10), '\n')
+	out := string(cri.append(nil, ms(2026, 3, 4, 10), long))
+	parts := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(parts) != 2 || !strings.Contains(parts[0], " stdout P x") || !strings.HasSuffix(parts[1], " stdout F xxxxxxxxxx") ||
+		!strings.HasPrefix(parts[0], "2026-03-04T10:00:00.") {
+		t.Errorf("split line: %.80q ... %.80q", parts[0], parts[len(parts)-1])
 	}
 }
 

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -103,22 +105,38 @@ func writeLogs(dir string, sc *scenario, compress bool) ([]string, error) {
 		rel   string
 		write func(w *lineWriter, out *bufio.Writer) error
 	}
-	keycloakLines := func(lines []kcLine) func(*lineWriter, *bufio.Writer) error {
-		return func(_ *lineWriter, out *bufio.Writer) error {
+	keycloakLines := func(lines []kcLine, journal bool) func(*lineWriter, *bufio.Writer) error {
+		return func(w *lineWriter, out *bufio.Writer) error {
 			for _, l := range lines {
-				if _, err := out.Write(l.text); err != nil {
+				text := l.text
+				if journal {
+					// journald stamps a line when it receives it, a moment later.
+					w.buf = appendJournalPrefix(w.buf[:0], &w.clock, l.ms+2)
+					text = append(w.buf, text...)
+					w.buf = text
+				}
+				if _, err := out.Write(text); err != nil {
 					return err
 				}
 			}
 			return nil
 		}
 	}
-	events := func(evs []event, line func(*lineWriter, event)) func(*lineWriter, *bufio.Writer) error {
+	events := func(evs []event, line func(*lineWriter, event), runtime bool) func(*lineWriter, *bufio.Writer) error {
 		return func(w *lineWriter, out *bufio.Writer) error {
+			var cri criWriter
+			if runtime {
+				cri.rng = newRNG(w.sc.seed, criStream)
+			}
 			for _, ev := range evs {
 				w.buf = w.buf[:0]
 				line(w, ev)
-				if _, err := out.Write(w.buf); err != nil {
+				b := w.buf
+				if runtime {
+					cri.buf = cri.append(cri.buf[:0], ev.ms+int64(w.duration), w.buf)
+					b = cri.buf
+				}
+				if _, err := out.Write(b); err != nil {
 					return err
 				}
 			}
@@ -126,12 +144,14 @@ func writeLogs(dir string, sc *scenario, compress bool) ([]string, error) {
 		}
 	}
 	jobs := []job{
-		{rotated("logs/keycloak/keycloak.log"), keycloakLines(sc.keycloak[:kcSplit])},
-		{"logs/keycloak/keycloak.log", keycloakLines(sc.keycloak[kcSplit:])},
-		{"logs/istio/ingressgateway.log", events(istio, (*lineWriter).istio)},
-		{rotated("logs/nginx/billing-access.log"), events(billing[:nginxAt], (*lineWriter).nginx)},
-		{"logs/nginx/billing-access.log", events(billing[nginxAt:], (*lineWriter).nginx)},
-		{auditRel, events(audit, (*lineWriter).audit)},
+		{rotated("logs/keycloak/keycloak.log"), keycloakLines(sc.keycloak[:kcSplit], false)},
+		// The current Keycloak runs under systemd: its log is journalctl's.
+		{"logs/keycloak/keycloak.log", keycloakLines(sc.keycloak[kcSplit:], true)},
+		// The gateway runs in Kubernetes: its log is the kubelet's file.
+		{"logs/istio/ingressgateway.log", events(istio, (*lineWriter).istio, true)},
+		{rotated("logs/nginx/billing-access.log"), events(billing[:nginxAt], (*lineWriter).nginx, false)},
+		{"logs/nginx/billing-access.log", events(billing[nginxAt:], (*lineWriter).nginx, false)},
+		{auditRel, events(audit, (*lineWriter).audit, false)},
 	}
 	var files []string
 	for i, j := range jobs {
@@ -193,6 +213,68 @@ type lineWriter struct {
 	rng   *rand.Rand
 	buf   []byte
 	clock clock
+	// duration is the last Istio line's request duration in ms: Envoy
+	// writes the line when the request ends.
+	duration int
+}
+
+// journalHost and journalPID name the Keycloak service in the journal.
+const (
+	journalHost = "kc-0"
+	journalPID  = 2871
+)
+
+// appendJournalPrefix appends journalctl's short output prefix
+// ("Mar 04 10:00:00 kc-0 kc.sh[2871]: ") for a line logged at ms.
+func appendJournalPrefix(b []byte, c *clock, ms int64) []byte {
+	b = c.appendSec(b, ms, "Jan 02 15:04:05")
+	b = append(b, " "+journalHost+" kc.sh["...)
+	b = strconv.AppendInt(b, journalPID, 10)
+	return append(b, "]: "...)
+}
+
+// criStream is the random stream of the container runtime's timestamps,
+// apart from the lines' own streams so that the lines stay as they were.
+const criStream = 0x100
+
+// criMaxLine is containerd's default max_container_log_line_size: a longer
+// line is split into partial (P) lines.
+const criMaxLine = 16 << 10
+
+// criWriter wraps lines as the kubelet's CRI log files hold them:
+// "2026-03-04T10:00:00.123456789Z stdout F {json}". The runtime stamps a
+// line when it reads it, so stamps never go back.
+type criWriter struct {
+	rng  *rand.Rand
+	last int64 // last stamp, Unix ns
+	buf  []byte
+}
+
+// append appends line (ending in a newline) written at ms, split into
+// partial lines past criMaxLine.
+func (c *criWriter) append(b []byte, ms int64, line []byte) []byte {
+	ns := ms*1e6 + c.rng.Int64N(1e6)
+	if ns <= c.last {
+		ns = c.last + 1 + c.rng.Int64N(1000)
+	}
+	c.last = ns
+	stamp := time.Unix(0, ns).UTC()
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	for {
+		tag, chunk := byte('F'), line
+		if len(line) > criMaxLine {
+			tag, chunk = 'P', line[:criMaxLine]
+		}
+		b = stamp.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, " stdout "...)
+		b = append(b, tag, ' ')
+		b = append(b, chunk...)
+		b = append(b, '\n')
+		if tag == 'F' {
+			return b
+		}
+		line = line[len(chunk):]
+	}
 }
 
 // request is what a line says about one presentation.
@@ -293,6 +375,7 @@ func (w *lineWriter) istio(ev event) {
 	if req.status == 401 || health {
 		duration = w.rng.IntN(2)
 	}
+	w.duration = duration
 	b = append(b, `,"duration":`...)
 	b = strconv.AppendInt(b, int64(duration), 10)
 	b = append(b, `,"upstream_service_time":`...)

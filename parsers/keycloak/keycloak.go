@@ -8,12 +8,27 @@
 //	2026-03-04 10:00:00,123 INFO  [org.keycloak.events] (executor-thread-1) type="CODE_TO_TOKEN", realmId="1b2c", realmName="acme", clientId="web", ...
 //	{"timestamp":"2026-03-04T10:00:00.123Z","sequence":8841,"loggerName":"org.keycloak.events","level":"DEBUG","message":"type=\"CODE_TO_TOKEN\", ...","hostName":"kc-0"}
 //
+// and, from Keycloak 16 and before (WildFly), a time of day without a date:
+//
+//	19:19:47,081 DEBUG [org.keycloak.events] (default task-110) type=CODE_TO_TOKEN, realmId=demo, ...
+//
 // The first two are Quarkus' default text pattern (the logger may be
 // padded or abbreviated to o.k.events) with the unquoted values of
 // older Keycloak (single-quoted when they hold a space in some versions)
 // or the quoted values of newer ones; the third is Quarkus JSON logging
 // (ECS field names @timestamp, log.logger, log.level, host.hostname are read
-// too). Timestamps without a zone are read in Options.Location.
+// too). Timestamps without a zone are read in Options.Location. A WildFly
+// line takes its date from its envelope's time (kubectl --timestamps, the
+// container runtime: the date that puts the line within 12 h of it), else
+// from the file's name (server.log.2026-03-04, WildFly's daily rotation),
+// else it is rejected saying so.
+//
+// Keycloak's Admin REST API event export (GET /admin/realms/{realm}/events:
+// a JSON array of EventRepresentation, pretty-printed or not, several pages
+// one after the other, or one event per line) is read too; see api.go. Each
+// array element is a record at the line where it starts; a malformed array
+// rejects the element and stops the file with an error, since an array
+// cannot be resynchronised reliably.
 //
 // Every successful event that carries a token_id detail is an issuance,
 // except the events that name an existing token rather than mint one
@@ -32,7 +47,7 @@
 // rejected. Each line ends in exactly one issuance, reject or ignore.
 //
 // Mapping: ArtifactID = token_id, Subject = userId, Audience = clientId
-// (Keycloak's azp), IssuedAt = the line's time. Issuer is empty unless
+// (Keycloak's azp), IssuedAt = the line's (or event's) time. Issuer is empty unless
 // Options.FieldMap["issuer_base"] is set (e.g. "https://sso.example.com"),
 // then it is base + "/realms/" + realmName (realmId when the name is not
 // logged). Every other event field goes to Attrs, with realm, and with
@@ -52,6 +67,7 @@
 package keycloak
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -92,6 +108,9 @@ const eventsLogger = "org.keycloak.events"
 // to catch another format. A Keycloak log without events then parses to
 // nothing, which is the truth about it.
 func (format) Sniff(sample [][]byte) bool {
+	if sniffAPI(sample) {
+		return true
+	}
 	for _, line := range sample {
 		line = bytes.TrimSpace(line)
 		if len(line) > 0 && line[0] == '{' {
@@ -104,7 +123,7 @@ func (format) Sniff(sample [][]byte) bool {
 		if bytes.Contains(line, []byte("["+eventsLogger+"]")) && bytes.Contains(line, []byte("type=")) {
 			return true
 		}
-		if quarkusTime(line) && bytes.Contains(line, []byte(" [org.keycloak.")) {
+		if (quarkusTime(line) || wildflyTime(line)) && bytes.Contains(line, []byte(" [org.keycloak.")) {
 			return true
 		}
 	}
@@ -130,14 +149,33 @@ func quarkusTime(line []byte) bool {
 	return true
 }
 
+// wildflyTime reports whether line starts with WildFly's "15:04:05,000 ".
+func wildflyTime(line []byte) bool {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return false
+	}
+	_, _, _, _, ok := timeOfDay(string(line[:sp]))
+	return ok
+}
+
 // Parse streams the issuances of a Keycloak event log into sink.
 func (f format) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
-	p := parser{in: in, sink: sink, name: f.Name(), loc: in.Options.Loc(),
-		seq: record.NewSeqTracker(in.Stats, record.KindJWT)}
+	// A copy, so that the caller's reader is not replaced.
+	lin := *in
+	p := parser{in: &lin, sink: sink, name: f.Name(), loc: in.Options.Loc(),
+		seq: record.NewSeqTracker(in.Stats, record.KindJWT), fileDate: fileDate(in.Name)}
 	if base := in.Options.FieldMap["issuer_base"]; base != "" {
 		p.issuerBase = strings.TrimRight(base, "/") + "/realms/"
 	}
-	err := record.EachLine(ctx, in, p.name, sink, p.line)
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	lin.R = br
+	var err error
+	if in.Options.Envelope == nil && startsArray(br) {
+		err = p.array(ctx, br)
+	} else {
+		err = record.EachLine(ctx, &lin, p.name, sink, p.line)
+	}
 	p.seq.Finish()
 	return err
 }
@@ -152,6 +190,9 @@ type parser struct {
 	fields     []field
 	attrs      []field
 	seq        *record.SeqTracker
+	// fileDate is the date in the file's name (server.log.2026-03-04),
+	// zero when it has none: the date of WildFly's time-only lines.
+	fileDate time.Time
 }
 
 // event is one events-logger line taken apart.
@@ -160,6 +201,9 @@ type event struct {
 	message  string
 	sequence string
 	hostName string
+	// structured is set for an Admin API event, whose fields are already
+	// in parser.fields; message is then empty.
+	structured bool
 }
 
 func (p *parser) line(lineNo int64, line []byte) {
@@ -218,7 +262,7 @@ func (p *parser) textLine(s string) (ev event, claims bool, err error) {
 	if sp < 0 || !isLevel(prefix[sp+1:]) {
 		return ev, true, fmt.Errorf("no time and level before [%s]", logger)
 	}
-	if ev.time, err = p.parseTime(strings.TrimSpace(prefix[:sp])); err != nil {
+	if ev.time, err = p.lineTimeOf(strings.TrimSpace(prefix[:sp])); err != nil {
 		return ev, true, err
 	}
 	rest := strings.TrimLeft(s[open+closing+1:], " ")
@@ -254,6 +298,10 @@ func (p *parser) jsonLine(s string, lineNo int64) (ev event, claims bool, err er
 	ev.time, err = p.jsonTime(v)
 	p.number(v, ev.time, lineNo)
 	logger := jsonString(v, "loggerName", "log.logger")
+	if logger == "" && isAPIEvent(v) {
+		ev, err = p.apiEvent(v)
+		return ev, true, err
+	}
 	if logger != eventsLogger {
 		return ev, false, nil
 	}
@@ -401,15 +449,17 @@ var referencingTypes = map[string]bool{
 // event turns an events-logger message into an issuance, or returns why it
 // issues nothing (ignore), or why it cannot be read (err).
 func (p *parser) event(pos record.Position, ev *event) (ignore string, err error) {
-	if strings.HasPrefix(ev.message, "operationType=") {
-		return IgnoreAdminEvent, nil
-	}
-	if !strings.HasPrefix(ev.message, "type=") {
-		return "", fmt.Errorf("events line without type=")
-	}
-	p.fields, err = parseFields(p.fields[:0], ev.message)
-	if err != nil {
-		return "", fmt.Errorf("bad event fields: %w", err)
+	if !ev.structured {
+		if strings.HasPrefix(ev.message, "operationType=") {
+			return IgnoreAdminEvent, nil
+		}
+		if !strings.HasPrefix(ev.message, "type=") {
+			return "", fmt.Errorf("events line without type=")
+		}
+		p.fields, err = parseFields(p.fields[:0], ev.message)
+		if err != nil {
+			return "", fmt.Errorf("bad event fields: %w", err)
+		}
 	}
 	get := func(key string) string {
 		for _, f := range p.fields {

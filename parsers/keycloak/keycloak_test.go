@@ -1,12 +1,14 @@
 package keycloak
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/forgehunt/forgehunt/parsers/record"
@@ -20,6 +22,160 @@ func TestGolden(t *testing.T) {
 func TestGoldenIssuerBase(t *testing.T) {
 	opts := record.Options{FieldMap: map[string]string{"issuer_base": "https://sso.acme.test/"}}
 	recordtest.Golden(t, Format, "testdata/issuer", opts)
+}
+
+// Keycloak inside the envelopes that shippers and runtimes put around its
+// lines: the envelope is unwrapped by record.EachLine, and a WildFly line's
+// missing date comes from the envelope's time.
+func TestGoldenEnvelopes(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	for _, tt := range []struct {
+		dir, envelope string
+		loc           *time.Location
+	}{
+		{"journald", "syslog", nil},
+		{"cri", "cri", nil},
+		{"kubectl", "timestamp", cet},
+		{"docker", "docker-json", nil},
+		{"rfc5424", "syslog-rfc5424", nil},
+	} {
+		t.Run(tt.dir, func(t *testing.T) {
+			var env *record.Envelope
+			for _, e := range record.Envelopes {
+				if e.Name == tt.envelope {
+					env = e
+				}
+			}
+			if env == nil {
+				t.Fatalf("no envelope %q", tt.envelope)
+			}
+			recordtest.Golden(t, Format, "testdata/envelope/"+tt.dir, record.Options{Envelope: env, Location: tt.loc})
+		})
+	}
+}
+
+func TestTimeOfDay(t *testing.T) {
+	tests := []struct {
+		in                string
+		h, m, sec, millis int
+		ok                bool
+	}{
+		{"19:19:47,081", 19, 19, 47, 81, true},
+		{"00:00:00.999", 0, 0, 0, 999, true},
+		{"23:59:59", 23, 59, 59, 0, true},
+		{"24:00:00,000", 0, 0, 0, 0, false},
+		{"23:60:00,000", 0, 0, 0, 0, false},
+		{"23:59:60,000", 0, 0, 0, 0, false},
+		{"9:19:47,081", 0, 0, 0, 0, false},
+		{"19:19:47;081", 0, 0, 0, 0, false},
+		{"19:19:47,08a", 0, 0, 0, 0, false},
+		{"19-19-47,081", 0, 0, 0, 0, false},
+		{"2026-03-04 19:19:47,081", 0, 0, 0, 0, false},
+		{"", 0, 0, 0, 0, false},
+	}
+	for _, tt := range tests {
+		h, m, sec, nsec, ok := timeOfDay(tt.in)
+		if ok != tt.ok || ok && (h != tt.h || m != tt.m || sec != tt.sec || nsec != tt.millis*1e6) {
+			t.Errorf("timeOfDay(%q) = %d, %d, %d, %d, %v", tt.in, h, m, sec, nsec, ok)
+		}
+	}
+}
+
+func TestFileDate(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"/var/log/keycloak/server.log.2026-03-04", "2026-03-04"},
+		{"logs/server.log.2026-03-04.gz", "2026-03-04"},
+		{"server-2026-03-04.log", "2026-03-04"},
+		{"server.log", ""},
+		{"server.log.1", ""},
+		{"server.log.2026-02-30", ""},
+		{"2026-03-04", ""}, // a bare date is not a rotated file's suffix
+		{"server.log.2026-03-04x", ""},
+		{"/2026-03-04/server.log", ""},
+	}
+	for _, tt := range tests {
+		got := fileDate(tt.name)
+		if tt.want == "" && !got.IsZero() || tt.want != "" && got.Format("2006-01-02") != tt.want {
+			t.Errorf("fileDate(%q) = %v, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A time-only line takes the date that puts it nearest to its envelope's
+// time, in the configured zone.
+func TestNearestDate(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	tests := []struct {
+		env, clock string
+		loc        *time.Location
+		want       string
+	}{
+		{"2026-03-04T19:19:47.082Z", "19:19:47,081", time.UTC, "2026-03-04T19:19:47.081Z"},
+		{"2026-03-05T00:00:00.010Z", "23:59:59,990", time.UTC, "2026-03-04T23:59:59.99Z"},
+		{"2026-03-04T23:59:59.990Z", "00:00:00,010", time.UTC, "2026-03-05T00:00:00.01Z"},
+		{"2026-03-04T23:00:00.456Z", "00:00:00,400", cet, "2026-03-04T23:00:00.4Z"},
+		{"2026-03-04T22:59:59.912Z", "23:59:59,850", cet, "2026-03-04T22:59:59.85Z"},
+		{"2026-03-01T00:10:00Z", "23:50:00,000", time.UTC, "2026-02-28T23:50:00Z"},
+	}
+	for _, tt := range tests {
+		h, m, sec, nsec, ok := timeOfDay(tt.clock)
+		if !ok {
+			t.Fatalf("timeOfDay(%q) failed", tt.clock)
+		}
+		got, err := nearestDate(recordtest.MustTime(tt.env), tt.loc, h, m, sec, nsec)
+		if err != nil || !got.Equal(recordtest.MustTime(tt.want)) {
+			t.Errorf("nearestDate(%s, %s, %v) = %v, %v; want %s", tt.env, tt.clock, tt.loc, got, err, tt.want)
+		}
+	}
+}
+
+// Each element of an events export starts on its own line there: the
+// position is that line, counted incrementally over a stream read in
+// small pieces.
+func TestArrayPositions(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\xef\xbb\xbf[\n")
+	want := map[string]int64{}
+	line := int64(2)
+	for i := range 3000 {
+		if i > 0 {
+			b.WriteString(",\n")
+			line++
+		}
+		id := fmt.Sprintf("tok-%d", i)
+		want[id] = line
+		fmt.Fprintf(&b, "  {\n    \"time\": %d,\n    \"type\": \"CLIENT_LOGIN\",\n    \"realmId\": \"acme\",\n    \"details\": {\n      \"token_id\": %q\n    }\n  }", 1772618400000+i, id)
+		line += 7
+	}
+	b.WriteString("\n]\n")
+	c := &recordtest.Collector{}
+	in := &record.Input{Name: "events.json", R: iotest.OneByteReader(strings.NewReader(b.String())), Stats: &c.Stats}
+	if err := Format.Parse(context.Background(), in, c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Issuances) != 3000 || c.Stats.Records != 3000 || c.Accounted() != 3000 {
+		t.Fatalf("%d issuances, %d records read, %d accounted", len(c.Issuances), c.Stats.Records, c.Accounted())
+	}
+	for _, iss := range c.Issuances {
+		if iss.Pos.Line != want[iss.ArtifactID] {
+			t.Fatalf("%s at line %d, want %d", iss.ArtifactID, iss.Pos.Line, want[iss.ArtifactID])
+		}
+	}
+}
+
+// An element past the bound is rejected without being buffered whole, and
+// stops the file.
+func TestArrayElementTooLong(t *testing.T) {
+	big := `[{"time":1772618400000,"type":"CLIENT_LOGIN","realmId":"acme","details":{"token_id":"t1"}},` + "\n" +
+		`{"time":1772618400000,"type":"CLIENT_LOGIN","realmId":"acme","details":{"pad":"` + strings.Repeat("x", 5000) + `"}},` + "\n" +
+		`{"time":1772618400000,"type":"CLIENT_LOGIN","realmId":"acme","details":{"token_id":"t3"}}]`
+	c, err := recordtest.Parse(Format, "big.json", []byte(big), record.Options{MaxLineBytes: 1000})
+	if err == nil || !strings.Contains(err.Error(), "big.json:2: line too long") {
+		t.Errorf("err = %v", err)
+	}
+	if len(c.Issuances) != 1 || len(c.Rejects) != 1 || c.Rejects[0].Pos.Line != 2 || c.Accounted() != c.Stats.Records {
+		t.Errorf("got %+v", c)
+	}
 }
 
 func TestLocation(t *testing.T) {
@@ -81,6 +237,19 @@ func TestSniff(t *testing.T) {
 		{`{"time":"2026-03-04T12:00:00Z","msg":"org.keycloak.events mentioned"}`, false},
 		{"2026-03-04 09:59:58,001 INFO  [io.quarkus] (main) started", false},
 		{"", false},
+		// WildFly (Keycloak 16 and before): time of day only.
+		{"19:19:40,318 INFO  [org.keycloak.services] (ServerService Thread Pool -- 58) KC-SERVICES0001: Loading config from standalone.xml", true},
+		{"19:19:40,318 INFO  [org.jboss.as] (Controller Boot Thread) WFLYSRV0025: started", false},
+		// Admin REST API event exports.
+		{"[\n  {\n    \"time\": 1672831989826,\n    \"type\": \"CLIENT_LOGIN\",\n    \"realmId\": \"acme\",", true},
+		{"\xef\xbb\xbf[\n  {\n    \"id\": \"x\",\n    \"time\": 1672831989826,\n    \"type\": \"LOGIN\",", true},
+		{`[{"time":1672831989826,"type":"CLIENT_LOGIN","realmId":"acme","clientId":"batch"}]`, true},
+		{`{"time":1672831989826,"type":"CLIENT_LOGIN","realmId":"acme","details":{"token_id":"t"}}`, true},
+		{`{"time":"2026-03-04T10:00:00Z","type":"request","authorization":"Bearer x"}`, false},
+		{"[\n  {\n    \"clientId\": \"batch\",\n    \"details\": {\n      \"a\": \"1\",\n      \"b\": \"2\",\n      \"c\": \"3\",\n      \"d\": \"4\",", true}, // jq -S
+		{`[{"time":1672831989826,"realmId":"acme","operationType":"CREATE","resourceType":"USER"}]`, true},                                                     // admin events: ignored
+		{`[{"name":"x","type":"y"}]`, false},
+		{"[\n  1,\n  2\n]", false},
 	}
 	for _, tt := range tests {
 		if got := Format.Sniff(bytes.Split([]byte(tt.sample), []byte("\n"))); got != tt.want {
@@ -93,8 +262,46 @@ func FuzzParse(f *testing.F) {
 	recordtest.Seeds(f, "testdata")
 	recordtest.Seeds(f, "testdata/issuer")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(data, bom), " \t\r\n"), []byte("[")) {
+			checkArrayInvariants(t, data)
+			return
+		}
 		recordtest.CheckInvariants(t, Format, data)
 	})
+}
+
+// checkArrayInvariants is recordtest.CheckInvariants for an events export,
+// where elements may share a line (a compact array is one line): no panic,
+// positions inside the input, reasons given, and every element read ends
+// in exactly one Sink call.
+func checkArrayInvariants(t *testing.T, data []byte) {
+	t.Helper()
+	Format.Sniff(bytes.Split(data, []byte("\n")))
+	c, _ := recordtest.Parse(Format, "fuzz.json", data, record.Options{})
+	maxLine := int64(bytes.Count(data, []byte("\n")) + 1)
+	check := func(kind string, p record.Position) {
+		if p.File != "fuzz.json" || p.Format != "keycloak" || p.Line < 1 || p.Line > maxLine {
+			t.Fatalf("%s with bad position %+v (input has %d lines)", kind, p, maxLine)
+		}
+	}
+	for _, i := range c.Issuances {
+		check("issuance", i.Pos)
+	}
+	for _, r := range c.Rejects {
+		check("reject", r.Pos)
+		if r.Reason == "" {
+			t.Fatalf("reject without reason at %v", r.Pos)
+		}
+	}
+	for _, ig := range c.Ignores {
+		check("ignore", ig.Pos)
+		if ig.Reason == "" {
+			t.Fatalf("ignore without reason at %v", ig.Pos)
+		}
+	}
+	if len(c.Sightings) > 0 || c.Accounted() != c.Stats.Records {
+		t.Fatalf("accounting: read %d records, accounted %d (%d sightings)", c.Stats.Records, c.Accounted(), len(c.Sightings))
+	}
 }
 
 type discard struct{ n int }
@@ -173,6 +380,27 @@ func TestQuarkusDefaultTime(t *testing.T) {
 		got, ok := quarkusDefaultTime(tt.in, time.UTC)
 		if ok != (tt.want != "") || ok && !got.Equal(recordtest.MustTime(tt.want)) {
 			t.Errorf("quarkusDefaultTime(%q) = %v, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
+func TestStartsArray(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"[\n  {\n", true},
+		{"\xef\xbb\xbf [{\"time\":1}]", true},
+		{"[]\n", true},
+		{"  \n[ \n ]", true},
+		{"[2026-03-04 10:00:00] INFO [org.keycloak.events] type=LOGIN", false},
+		{"[42, {}]", false},
+		{"{\"time\":1}", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := startsArray(bufio.NewReader(strings.NewReader(tt.in))); got != tt.want {
+			t.Errorf("startsArray(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

@@ -203,6 +203,9 @@ func UnwrapSample(env *Envelope, sample [][]byte) ([][]byte, bool) {
 	out := make([][]byte, 0, len(sample))
 	var pending []byte
 	for _, l := range sample {
+		if bytes.HasPrefix(l, []byte("-- ")) {
+			continue // journalctl's "-- Logs begin at …", "-- Boot …", "-- Reboot --" markers
+		}
 		inner, _, partial, ok := env.Unwrap(l)
 		if !ok {
 			return nil, false

@@ -166,7 +166,7 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 			if s.Envelope != "" {
 				format += " in " + s.Envelope
 			}
-			fmt.Fprintf(w, "  %-11s %s: %d sightings, %d issuances, %d rejects (%s)\n", format, record.Escape(s.Path),
+			fmt.Fprintf(w, "  %-18s %s: %d sightings, %d issuances, %d rejects (%s)\n", format, record.Escape(s.Path),
 				s.Sightings, s.Issuances, s.Rejects, s.Duration.Round(time.Millisecond))
 		}
 		if s.Skipped != "" {

@@ -313,10 +313,11 @@ SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.iss
        st.first_seen, st.last_seen, coalesce(st.sightings, 0), coalesce(st.accepted, 0),
        coalesce(st.observers, []), coalesce(st.principals, []), coalesce(st.client_ips, []),
        h.reason, coalesce(h.coverage, m.coverage), coalesce(h.evidence, st.evidence, []),
-       coalesce(t.status, 'open'), t.note
+       coalesce(t.status, 'open'), t.note, n.subject_name
 FROM (SELECT DISTINCT ON (rule_id, artifact_key) * FROM rule_hits ORDER BY rule_id, artifact_key, reason) h
 LEFT JOIN artifacts a ON a.artifact_key = h.artifact_key
 LEFT JOIN artifact_stats st ON st.artifact_key = h.artifact_key
 LEFT JOIN matches m ON m.artifact_key = h.artifact_key
-LEFT JOIN triage t ON t.rule_id = h.rule_id AND t.artifact_key = h.artifact_key;
+LEFT JOIN triage t ON t.rule_id = h.rule_id AND t.artifact_key = h.artifact_key
+LEFT JOIN artifact_names n ON n.artifact_key = h.artifact_key;
 `

@@ -27,6 +27,7 @@ type Finding struct {
 	ArtifactID  string     `json:"artifact_id"`
 	Issuer      string     `json:"issuer"`
 	Subject     string     `json:"subject"`
+	SubjectName string     `json:"subject_name,omitempty"` // preferred_username, upn or email`
 	SignerFP    string     `json:"signer_fp"`
 	FirstSeen   *time.Time `json:"first_seen"`
 	LastSeen    *time.Time `json:"last_seen"`
@@ -54,7 +55,7 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 	rows, err := c.DB.QueryContext(ctx, `
 		SELECT rule_id, level, title, kind, artifact_key, artifact_id, issuer, subject, signer_fp,
 		       first_seen, last_seen, sightings, accepted, observers, principals, client_ips,
-		       reason, coverage, evidence, status, note
+		       reason, coverage, evidence, status, note, subject_name
 		FROM findings
 		WHERE list_position(?::VARCHAR[], level) - 1 >= ?
 		ORDER BY list_position(?::VARCHAR[], level) DESC, first_seen NULLS LAST, rule_id, artifact_key`,
@@ -66,16 +67,16 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 	var out []Finding
 	for rows.Next() {
 		var f Finding
-		var id, iss, sub, fp, cov, note, kind sql.NullString
+		var id, iss, sub, fp, cov, note, kind, name sql.NullString
 		var first, last sql.NullTime
 		var observers, principals, ips, evidence any
 		if err := rows.Scan(&f.RuleID, &f.Level, &f.Title, &kind, &f.ArtifactKey, &id, &iss, &sub, &fp,
 			&first, &last, &f.Sightings, &f.Accepted, &observers, &principals, &ips,
-			&f.Reason, &cov, &evidence, &f.Status, &note); err != nil {
+			&f.Reason, &cov, &evidence, &f.Status, &note, &name); err != nil {
 			return nil, err
 		}
 		f.Kind, f.ArtifactID, f.Issuer, f.Subject, f.SignerFP = kind.String, id.String, iss.String, sub.String, fp.String
-		f.Coverage, f.Note = cov.String, note.String
+		f.Coverage, f.Note, f.SubjectName = cov.String, note.String, name.String
 		if first.Valid {
 			t := first.Time.UTC()
 			f.FirstSeen = &t

@@ -250,7 +250,7 @@ func Merge(builtin, user []*Rule) []*Rule {
 // FindingFields are the finding fields a rule's `fields` may name.
 var FindingFields = map[string]bool{
 	"rule_id": true, "title": true, "kind": true, "artifact_key": true, "artifact_id": true, "issuer": true,
-	"subject": true, "signer_fp": true, "first_seen": true, "last_seen": true, "sightings": true,
+	"subject": true, "subject_name": true, "signer_fp": true, "first_seen": true, "last_seen": true, "sightings": true,
 	"accepted": true, "observers": true, "principals": true, "client_ips": true, "reason": true,
 	"coverage": true, "status": true,
 }

@@ -316,7 +316,7 @@ func queryBlast(ctx context.Context, db *sql.DB) (*blastData, error) {
 		dst  *[]blastRow
 	}{
 		{"s.observer", &b.observers},
-		{"coalesce(s.principal, a.subject)", &b.principals},
+		{"coalesce(s.principal, n.subject_name, a.subject)", &b.principals},
 		{"s.client_ip", &b.clientIPs},
 	}
 	for _, g := range groups {
@@ -331,6 +331,7 @@ func queryBlast(ctx context.Context, db *sql.DB) (*blastData, error) {
 			FROM sightings s
 			JOIN (`+flaggedSQL+`) f ON f.artifact_key = s.artifact_key
 			LEFT JOIN artifacts a ON a.artifact_key = s.artifact_key
+			LEFT JOIN artifact_names n ON n.artifact_key = s.artifact_key
 			GROUP BY 1
 			ORDER BY 3 DESC, 5 DESC, 4 DESC, 1
 			LIMIT ?`, blastLimit)

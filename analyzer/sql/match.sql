@@ -4,6 +4,19 @@
 -- Output: the matches table (and artifact_stats, ledger_rate,
 -- ledger_silences, ledger_seq_holes, which rules read too).
 
+-- A readable name for each artifact's subject, from the claims issuers use
+-- for it (Keycloak's preferred_username, Entra's upn, an email), so that an
+-- analyst reads "alice", not a user id.
+CREATE OR REPLACE TABLE artifact_names AS
+SELECT artifact_key,
+       coalesce(json_extract_string(claims, '$.preferred_username'),
+                json_extract_string(claims, '$.upn'),
+                json_extract_string(claims, '$.unique_name'),
+                json_extract_string(claims, '$.email'),
+                json_extract_string(claims, '$.username')) AS subject_name
+FROM artifacts
+WHERE claims IS NOT NULL AND json_valid(claims);
+
 CREATE OR REPLACE TABLE artifact_stats AS
 SELECT s.artifact_key,
        min(s.observed_at) AS first_seen,
@@ -13,14 +26,15 @@ SELECT s.artifact_key,
        min(s.observed_at) FILTER (WHERE s.outcome = 'accepted') AS first_accepted,
        max(s.observed_at) FILTER (WHERE s.outcome = 'accepted') AS last_accepted,
        list(DISTINCT s.observer ORDER BY s.observer) FILTER (WHERE s.observer IS NOT NULL) AS observers,
-       list(DISTINCT coalesce(s.principal, a.subject) ORDER BY coalesce(s.principal, a.subject))
-           FILTER (WHERE coalesce(s.principal, a.subject) IS NOT NULL) AS principals,
+       list(DISTINCT coalesce(s.principal, n.subject_name, a.subject) ORDER BY coalesce(s.principal, n.subject_name, a.subject))
+           FILTER (WHERE coalesce(s.principal, n.subject_name, a.subject) IS NOT NULL) AS principals,
        list(DISTINCT s.client_ip ORDER BY s.client_ip) FILTER (WHERE s.client_ip IS NOT NULL) AS client_ips,
        -- the first 20 sightings in time (min_by with n is much cheaper than
        -- sorting every sighting into a list and slicing it)
        min_by({'file': s.src_file, 'line': s.src_line},
               (coalesce(s.observed_at, '9999-12-31'::TIMESTAMP), s.src_file, s.src_line), 20) AS evidence
 FROM sightings s LEFT JOIN artifacts a USING (artifact_key)
+LEFT JOIN artifact_names n USING (artifact_key)
 GROUP BY s.artifact_key;
 
 -- Candidate matches, strongest first: raw hash, id (with claim consistency),

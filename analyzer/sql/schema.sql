@@ -164,7 +164,8 @@ CREATE TABLE IF NOT EXISTS findings (
     coverage     VARCHAR,
     evidence     STRUCT(file VARCHAR, line BIGINT)[],
     status       VARCHAR,
-    note         VARCHAR
+    note         VARCHAR,
+    subject_name VARCHAR    -- preferred_username, upn or email from the claims
 );
 
 -- Analysts' triage marks, kept apart from findings so that re-running the

@@ -60,7 +60,13 @@ var tableColumns = map[string]column{
 	"artifact_key": {"ARTIFACT", func(f *analyzer.Finding) string { return cell(f.ArtifactKey, 20) }},
 	"artifact_id":  {"ID", func(f *analyzer.Finding) string { return cell(f.ArtifactID, 13) }},
 	"issuer":       {"ISSUER", func(f *analyzer.Finding) string { return cell(f.Issuer, 40) }},
-	"subject":      {"SUBJECT", func(f *analyzer.Finding) string { return cell(f.Subject, 24) }},
+	"subject": {"SUBJECT", func(f *analyzer.Finding) string {
+		if f.SubjectName != "" {
+			return cell(f.SubjectName, 24)
+		}
+		return cell(f.Subject, 24)
+	}},
+	"subject_name": {"NAME", func(f *analyzer.Finding) string { return cell(f.SubjectName, 24) }},
 	"signer_fp":    {"SIGNER", func(f *analyzer.Finding) string { return cell(f.SignerFP, 12) }},
 	"first_seen":   {"FIRST SEEN", func(f *analyzer.Finding) string { return timeCell(f.FirstSeen) }},
 	"last_seen":    {"LAST SEEN", func(f *analyzer.Finding) string { return timeCell(f.LastSeen) }},

@@ -14,7 +14,7 @@ import (
 type TestResult struct {
 	Rule *rules.Rule
 	Test rules.Test
-	Hits []string // artifact keys the rule hit
+	Hits []string // artifact keys the rule hit, each as "key (level)"
 	Err  error    // setup or query failure, or the expectation not met
 }
 
@@ -44,10 +44,15 @@ func TestRule(ctx context.Context, r *rules.Rule, st Settings) []TestResult {
 }
 
 func checkExpectation(t rules.Test, hits []string) error {
-	hit := false
+	hit, levelOK := false, t.Level == ""
 	for _, h := range hits {
-		if t.Artifact == "" || h == t.Artifact {
+		key, level, _ := strings.Cut(h, " (")
+		level = strings.TrimSuffix(level, ")")
+		if t.Artifact == "" || key == t.Artifact {
 			hit = true
+			if level == t.Level {
+				levelOK = true
+			}
 		}
 	}
 	what := "any artifact"
@@ -59,6 +64,8 @@ func checkExpectation(t rules.Test, hits []string) error {
 		return fmt.Errorf("expected a hit on %s, got %s", what, hitList(hits))
 	case t.Expect == "miss" && hit:
 		return fmt.Errorf("expected no hit on %s, got %s", what, hitList(hits))
+	case t.Expect == "hit" && !levelOK:
+		return fmt.Errorf("expected a %s hit on %s, got %s", t.Level, what, hitList(hits))
 	}
 	return nil
 }
@@ -76,7 +83,7 @@ func runRuleTest(ctx context.Context, r *rules.Rule, t rules.Test, st Settings) 
 		return nil, err
 	}
 	defer c.Close()
-	rows, err := c.DB.QueryContext(ctx, `SELECT DISTINCT artifact_key FROM findings WHERE rule_id = ? ORDER BY 1`, r.ID)
+	rows, err := c.DB.QueryContext(ctx, `SELECT DISTINCT artifact_key || ' (' || level || ')' FROM findings WHERE rule_id = ? ORDER BY 1`, r.ID)
 	if err != nil {
 		return nil, err
 	}

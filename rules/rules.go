@@ -68,6 +68,8 @@ type Test struct {
 	Tables map[string][]map[string]any `yaml:"tables"`
 	// Artifact is the artifact_key that must (or must not) be hit; "" means any.
 	Artifact string `yaml:"artifact"`
+	// Level, with expect: hit, is the level the hit must have.
+	Level string `yaml:"level"`
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,62}$`)
@@ -101,6 +103,9 @@ func (r *Rule) Validate() error {
 	for i, t := range r.Tests {
 		if t.Expect != "hit" && t.Expect != "miss" {
 			errs = append(errs, fmt.Errorf("test %d (%s): expect must be hit or miss", i+1, t.Name))
+		}
+		if t.Level != "" && (LevelRank(t.Level) < 0 || t.Expect != "hit") {
+			errs = append(errs, fmt.Errorf("test %d (%s): level %q needs expect: hit and one of %s", i+1, t.Name, t.Level, strings.Join(Levels, ", ")))
 		}
 	}
 	return errors.Join(errs...)

@@ -39,22 +39,51 @@ GROUP BY s.artifact_key;
 
 -- Candidate matches, strongest first: raw hash, id (with claim consistency),
 -- weak (subject, audience, issue time within tolerance).
+--
+-- Audiences: Keycloak logs the client an access token was issued to (its
+-- azp); a generic ledger logs the token's audience set. A Keycloak record is
+-- consistent when its client is the token's azp or one of its audiences; a
+-- ledger record only when the sets are equal (a token for more audiences
+-- than were issued is a forgery). A claim the record has and the token
+-- lacks (no exp: a token that never expires) is an inconsistency; a claim
+-- the record does not log cannot be judged.
 CREATE OR REPLACE TEMP TABLE match_candidates AS
 WITH cfg AS (SELECT * FROM settings LIMIT 1),
+arts AS (
+    SELECT a.*,
+           list_sort(list_distinct(list_filter(list_transform(string_split(coalesce(a.audience, ''), ','), x -> trim(x)), x -> x <> ''))) AS aud_set
+    FROM artifacts a
+),
+iss AS (
+    SELECT i.*,
+           list_sort(list_distinct(list_filter(list_transform(string_split(coalesce(i.audience, ''), ','), x -> trim(x)), x -> x <> ''))) AS aud_set,
+           i.src_format = 'keycloak' AS client_audience
+    FROM issuances i
+),
 raw_m AS (
     SELECT a.artifact_key, 1 AS strength, 'raw' AS match_type, i.src_file, i.src_line, NULL AS conflict
-    FROM artifacts a JOIN issuances i ON i.raw_sha256 = a.raw_sha256
+    FROM arts a JOIN iss i ON i.raw_sha256 = a.raw_sha256
 ),
 id_m AS (
     SELECT a.artifact_key, i.src_file, i.src_line,
            nullif(concat_ws('; ',
-               CASE WHEN i.subject IS NOT NULL AND a.subject IS NOT NULL AND i.subject <> a.subject
+               CASE WHEN i.raw_sha256 IS NOT NULL AND a.raw_sha256 IS NOT NULL AND i.raw_sha256 <> a.raw_sha256
+                    THEN 'the issuer logged other bytes for this id (sha256 ' || left(i.raw_sha256, 12)
+                         || '…, this token ' || left(a.raw_sha256, 12) || '…): a re-signed copy' END,
+               CASE WHEN i.subject IS NOT NULL AND a.subject IS NULL
+                    THEN 'the token has no subject but the id was issued to ' || i.subject
+                    WHEN i.subject IS NOT NULL AND i.subject <> a.subject
                     THEN 'subject is ' || a.subject || ' but the id was issued to ' || i.subject END,
-               CASE WHEN i.audience IS NOT NULL AND (a.audience IS NOT NULL OR a.azp IS NOT NULL)
-                         AND NOT (i.audience IS NOT DISTINCT FROM a.azp
-                                  OR list_contains(string_split(coalesce(a.audience, ''), ','), i.audience))
-                    THEN 'audience ' || coalesce(a.azp, a.audience) || ' but the id was issued for ' || i.audience END,
-               CASE WHEN i.expires_at IS NOT NULL AND a.expires_at IS NOT NULL
+               CASE WHEN len(i.aud_set) = 0 THEN NULL
+                    WHEN i.client_audience AND NOT (i.audience IS NOT DISTINCT FROM a.azp OR list_contains(a.aud_set, i.audience))
+                    THEN 'client ' || coalesce(a.azp, array_to_string(a.aud_set, ',')) || ' but the id was issued to client ' || i.audience
+                    WHEN NOT i.client_audience AND len(a.aud_set) = 0 AND NOT list_contains(i.aud_set, a.azp)
+                    THEN 'the token has no audience but the id was issued for ' || array_to_string(i.aud_set, ',')
+                    WHEN NOT i.client_audience AND len(a.aud_set) > 0 AND a.aud_set <> i.aud_set
+                    THEN 'audience ' || array_to_string(a.aud_set, ',') || ' but the id was issued for ' || array_to_string(i.aud_set, ',') END,
+               CASE WHEN i.expires_at IS NOT NULL AND a.expires_at IS NULL
+                    THEN 'the token never expires (no exp) but the issued one expires ' || strftime(i.expires_at, '%Y-%m-%dT%H:%M:%SZ')
+                    WHEN i.expires_at IS NOT NULL
                          AND abs(epoch(i.expires_at) - epoch(a.expires_at)) > cfg.match_tolerance_s
                     THEN 'expires ' || strftime(a.expires_at, '%Y-%m-%dT%H:%M:%SZ') || ' but the issued one expires '
                          || strftime(i.expires_at, '%Y-%m-%dT%H:%M:%SZ') END,
@@ -63,20 +92,31 @@ id_m AS (
                     THEN 'issued ' || strftime(a.issued_at, '%Y-%m-%dT%H:%M:%SZ') || ' but the id was issued '
                          || strftime(i.issued_at, '%Y-%m-%dT%H:%M:%SZ') END
            ), '') AS conflict
-    FROM artifacts a CROSS JOIN cfg
-    JOIN issuances i ON i.kind = a.kind AND i.artifact_id = a.artifact_id
+    FROM arts a CROSS JOIN cfg
+    JOIN iss i ON i.kind = a.kind AND i.artifact_id = a.artifact_id
          AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
+),
+-- Records already accounted for by a raw or consistent id match cannot
+-- also vouch, weakly, for another token.
+claimed AS (
+    SELECT src_file, src_line FROM raw_m
+    UNION
+    SELECT src_file, src_line FROM id_m WHERE conflict IS NULL
 ),
 weak_m AS (
     SELECT a.artifact_key, 3 AS strength, 'weak' AS match_type, i.src_file, i.src_line, NULL AS conflict
-    FROM artifacts a CROSS JOIN cfg
-    JOIN issuances i ON i.kind = a.kind AND i.subject = a.subject
+    FROM arts a CROSS JOIN cfg
+    JOIN iss i ON i.kind = a.kind AND i.subject = a.subject
          AND (i.artifact_id IS NULL OR a.artifact_id IS NULL)
          AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
          AND abs(epoch(i.issued_at) - epoch(a.issued_at)) <= cfg.match_tolerance_s
-    WHERE i.audience IS NULL
-       OR i.audience IS NOT DISTINCT FROM a.azp
-       OR list_contains(string_split(coalesce(a.audience, ''), ','), i.audience)
+    WHERE i.raw_sha256 IS NULL -- a record with a hash vouches only for those bytes
+      AND (i.expires_at IS NULL
+           OR (a.expires_at IS NOT NULL AND abs(epoch(i.expires_at) - epoch(a.expires_at)) <= cfg.match_tolerance_s))
+      AND (len(i.aud_set) = 0
+           OR (i.client_audience AND (i.audience IS NOT DISTINCT FROM a.azp OR list_contains(a.aud_set, i.audience)))
+           OR (NOT i.client_audience AND (a.aud_set = i.aud_set OR (len(a.aud_set) = 0 AND list_contains(i.aud_set, a.azp)))))
+      AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.src_file = i.src_file AND c.src_line = i.src_line)
 )
 SELECT * FROM raw_m
 UNION ALL
@@ -161,7 +201,9 @@ WHERE after_seq IS NOT NULL AND before_seq > after_seq + 1 AND to_t >= from_t;
 -- time has whole seconds (iat), the hole's bounds milliseconds.
 CREATE OR REPLACE TEMP TABLE artifact_seq_holes AS
 WITH art_t AS (
-    SELECT a.artifact_key, a.kind, coalesce(a.issued_at, st.first_seen) AS t
+    -- when it must have been issued: its iat, but no later than its first
+    -- sighting (a token presented before its iat was not issued at iat)
+    SELECT a.artifact_key, a.kind, least(coalesce(a.issued_at, st.first_seen), coalesce(st.first_seen, a.issued_at)) AS t
     FROM artifacts a LEFT JOIN artifact_stats st USING (artifact_key)
 )
 SELECT art_t.artifact_key,
@@ -183,7 +225,9 @@ WITH best AS (
     FROM match_candidates GROUP BY artifact_key
 ),
 art_t AS (
-    SELECT a.artifact_key, a.kind, coalesce(a.issued_at, st.first_seen) AS t
+    -- when it must have been issued: its iat, but no later than its first
+    -- sighting (a token presented before its iat was not issued at iat)
+    SELECT a.artifact_key, a.kind, least(coalesce(a.issued_at, st.first_seen), coalesce(st.first_seen, a.issued_at)) AS t
     FROM artifacts a LEFT JOIN artifact_stats st USING (artifact_key)
 ),
 prev AS (

@@ -67,8 +67,10 @@ type SourceResult struct {
 	SequenceGaps int64
 	First, Last  time.Time
 	// Skipped says why nothing was read ("already ingested", "format not
-	// recognised"); empty when the file was read.
-	Skipped string
+	// recognised"); empty when the file was read. Duplicate is set when the
+	// case already holds the same content.
+	Skipped   string
+	Duplicate bool
 	// ReadErr is the error that stopped reading early (a truncated archive);
 	// what was read before it is kept.
 	ReadErr  error
@@ -236,6 +238,7 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	ingested[sum] = true
 	claimMu.Unlock()
 	if dup {
+		res.Duplicate = true
 		res.Skipped = "already ingested (same content)"
 		return res, nil
 	}

@@ -34,6 +34,8 @@ Keys:
 Input:
   --input-format NAME   read every file as NAME instead of detecting it
                         (see 'forgehunt formats')
+  --ledger PATH         read PATH (file, directory or glob) as the issuer's
+                        issuance ledger whatever its column names; repeatable
   --observer NAME       name of the service whose logs these are
   --field-map K=V       read logical field K from JSON key V (token, time,
                         client_ip, user_agent, observer, principal, status,
@@ -74,6 +76,7 @@ type huntConfig struct {
 	exposed, trusted, hmac    stringList
 	exposedFrom, revokedAt    time.Time
 	inputFormat, observer, tz string
+	ledgers                   stringList
 	fieldMap                  stringList
 	casePath, policyPath      string
 	ruleDirs, only, exclude   stringList
@@ -93,6 +96,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	exposedFrom := fs.String("exposed-from", "", "")
 	revokedAt := fs.String("revoked-at", "", "")
 	fs.StringVar(&c.inputFormat, "input-format", "", "")
+	fs.Var(&c.ledgers, "ledger", "")
 	fs.StringVar(&c.observer, "observer", "", "")
 	fs.Var(&c.fieldMap, "field-map", "")
 	fs.StringVar(&c.tz, "tz", "", "")
@@ -117,7 +121,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	if len(c.exposed) == 0 && len(c.hmac) == 0 {
 		return nil, usagef("no exposed key: give one with --key FILE (or --hmac-secret FILE)")
 	}
-	if len(c.paths) == 0 {
+	if len(c.paths) == 0 && len(c.ledgers) == 0 {
 		return nil, usagef("no logs to hunt in: give files or directories after the flags")
 	}
 	for _, t := range []struct {
@@ -232,6 +236,7 @@ type huntResult struct {
 	findings []analyzer.Finding
 	keys     []*keys.Key
 	loadErrs []*rules.LoadError
+	warnings []string
 	elapsed  time.Duration
 }
 
@@ -274,7 +279,31 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 			fmt.Fprintf(env.stderr, "\r\033[K  read %s", record.Excerpt(r.Path, 80))
 		}
 	}
-	sum, err := cs.Ingest(ctx, c.paths, set, opts)
+	// Ledgers named with --ledger first, so that the same files met again
+	// under a logs directory are skipped as already ingested.
+	var sum *analyzer.IngestSummary
+	if len(c.ledgers) > 0 {
+		lopts := opts
+		lopts.Format = "ledger"
+		if sum, err = cs.Ingest(ctx, c.ledgers, set, lopts); err != nil {
+			if progress {
+				fmt.Fprint(env.stderr, "\r\033[K")
+			}
+			return nil, err
+		}
+	}
+	if len(c.paths) > 0 {
+		var more *analyzer.IngestSummary
+		more, err = cs.Ingest(ctx, c.paths, set, opts)
+		if more != nil {
+			if sum == nil {
+				sum = more
+			} else {
+				sum.Sources = append(sum.Sources, more.Sources...)
+				sum.Duration += more.Duration
+			}
+		}
+	}
 	if progress {
 		fmt.Fprint(env.stderr, "\r\033[K")
 	}
@@ -296,7 +325,12 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &huntResult{ingest: sum, runs: runs, findings: findings, keys: set, loadErrs: loadErrs, elapsed: time.Since(start)}, nil
+	warnings, err := cs.Diagnose(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &huntResult{ingest: sum, runs: runs, findings: findings, keys: set, loadErrs: loadErrs,
+		warnings: warnings, elapsed: time.Since(start)}, nil
 }
 
 func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
@@ -320,6 +354,18 @@ func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
 			writeSummary(env.stderr, res, c.casePath)
 		}
 		return runTUI(ctx, env, c.casePath)
+	}
+	read := 0
+	for _, s := range res.ingest.Sources {
+		if s.Skipped == "" || s.Duplicate {
+			read++
+		}
+	}
+	if read == 0 {
+		if !c.quiet {
+			writeSummary(env.stderr, res, c.casePath)
+		}
+		return exitError, fmt.Errorf("none of the %d input file(s) could be read as a known log format: nothing was hunted; see 'forgehunt formats' and --input-format or --ledger", len(res.ingest.Sources))
 	}
 	var w io.Writer = env.stdout
 	if c.out != "" {

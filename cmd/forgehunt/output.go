@@ -230,6 +230,9 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  no hits: %s\n", strings.Join(quiet, ", "))
 	}
 	fmt.Fprintf(w, "  rules: %d ran, %d skipped, %d failed, %d not loaded; findings: %s\n", ran, skipped, failed, len(res.loadErrs), orNone(strings.Join(lv, ", ")))
+	for _, warn := range res.warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
 	if casePath != "" {
 		fmt.Fprintf(w, "  case saved to %s (triage: forgehunt tui --case %s)\n", casePath, casePath)
 	}

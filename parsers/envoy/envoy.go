@@ -1,14 +1,18 @@
-// Package envoy reads Envoy and Istio access logs written as JSON lines (Istio's
-// meshConfig accessLogEncoding: JSON) that carry the request's Authorization
-// header, and emits one JWT sighting per bearer token.
+// Package envoy reads Envoy, Istio and Envoy Gateway access logs written as
+// JSON lines (Istio's meshConfig accessLogEncoding: JSON, Envoy Gateway's
+// default JSON access log) that carry the request's Authorization header, and
+// emits one JWT sighting per bearer token.
 //
 // The default keys are Istio's JSON access-log keys (start_time, method, path,
 // response_code, response_code_details, x_forwarded_for, user_agent,
-// request_id, authority, upstream_cluster, downstream_remote_address, ...) plus
-// "authorization". Keys may come in any order; numbers may be JSON numbers or
-// strings; a missing value may be null or "-". When a key occurs twice in one
-// line the last occurrence wins (as in encoding/json). Envoy's plain-text
-// default format is not read here.
+// request_id, authority, upstream_cluster, downstream_remote_address, ...) and
+// Envoy Gateway's spellings of some of them (x-envoy-origin-path,
+// x-forwarded-for, user-agent, x-request-id, :authority), Istio's first when a
+// line has both; the token is read from an "authorization" key in any case
+// ("authorization", "Authorization"). Keys may come in any order; numbers may
+// be JSON numbers or strings; a missing value may be null or "-". A line that
+// gives a key it reads twice (the authorization key in two cases counts) is
+// rejected. Envoy's plain-text default format is not read here.
 package envoy
 
 import (
@@ -18,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,38 +56,51 @@ const (
 	ReasonDuplicateKey = "duplicate key"
 )
 
-// Default JSON keys of the logical fields that record.Options.FieldMap may
-// override.
-var defaultKeys = map[string]string{
-	"token":      "authorization",
-	"time":       "start_time",
-	"user_agent": "user_agent",
-	"status":     "response_code",
-	"method":     "method",
-	"path":       "path",
-	// client_ip, observer and principal have no single default key: the client
-	// is the first x_forwarded_for entry, else downstream_remote_address; the
-	// observer is authority, else upstream_cluster; Istio logs no principal.
-	"client_ip": "",
-	"observer":  "",
-	"principal": "",
+// defaultKeys are the JSON keys of the logical fields that
+// record.Options.FieldMap may override, tried in order: Istio's spelling,
+// then Envoy Gateway's. A key FieldMap gives replaces the list.
+var defaultKeys = map[string][]string{
+	"token":      {tokenKey}, // in any case, see fields.fill
+	"time":       {"start_time"},
+	"user_agent": {"user_agent", "user-agent"},
+	"status":     {"response_code"},
+	"method":     {"method"},
+	"path":       {"path", "x-envoy-origin-path"},
+	// The client is the first forwarded-for entry, else the downstream peer;
+	// the observer is the authority's host, else the upstream cluster.
+	"client_ip": {"x_forwarded_for", "x-forwarded-for", "downstream_remote_address"},
+	"observer":  {"authority", ":authority", "upstream_cluster"},
+	"principal": nil, // Istio logs no principal
 }
 
-// attrKeys are the Istio keys copied into a sighting's attrs, sorted; the
-// status (response_code or its mapped key) is added as "status" in order.
-var attrKeys = []string{
-	"authority", "downstream_remote_address", "protocol", "request_id",
-	"requested_server_name", "response_code_details", "response_flags", "route_name",
-	// "status" goes here
-	"upstream_cluster", "upstream_host", "x_forwarded_for",
-}
+// tokenKey is the default token key, matched in any case.
+const tokenKey = "authorization"
 
-// attrStatusAt is the index in attrKeys before which "status" is written.
-const attrStatusAt = 8
+// attrKeys are the keys copied into a sighting's attrs, sorted by attrs name
+// (the Istio spelling): each attr takes the first of its keys with a value.
+// The status (response_code or its mapped key) is added as "status".
+var attrKeys = []struct {
+	name string
+	keys []string
+}{
+	{"authority", []string{"authority", ":authority"}},
+	{"downstream_remote_address", []string{"downstream_remote_address"}},
+	{"protocol", []string{"protocol"}},
+	{"request_id", []string{"request_id", "x-request-id"}},
+	{"requested_server_name", []string{"requested_server_name"}},
+	{"response_code_details", []string{"response_code_details"}},
+	{"response_flags", []string{"response_flags"}},
+	{"route_name", []string{"route_name"}},
+	{"status", nil},
+	{"upstream_cluster", []string{"upstream_cluster"}},
+	{"upstream_host", []string{"upstream_host"}},
+	{"x_forwarded_for", []string{"x_forwarded_for", "x-forwarded-for"}},
+}
 
 // Sniff reports whether most sample lines are JSON objects with start_time,
-// response_code and at least one of authority, upstream_cluster or
-// downstream_remote_address. Sniff sees no options, so it uses the default keys.
+// response_code and at least one of authority, :authority, upstream_cluster
+// or downstream_remote_address. Sniff sees no options, so it uses the default
+// keys.
 func (Parser) Sniff(sample [][]byte) bool {
 	var p fastjson.Parser
 	hits, lines := 0, 0
@@ -100,7 +118,8 @@ func (Parser) Sniff(sample [][]byte) bool {
 			continue
 		}
 		if v.Exists("start_time") && v.Exists("response_code") &&
-			(v.Exists("authority") || v.Exists("upstream_cluster") || v.Exists("downstream_remote_address")) {
+			(v.Exists("authority") || v.Exists(":authority") ||
+				v.Exists("upstream_cluster") || v.Exists("downstream_remote_address")) {
 			hits++
 		}
 	}
@@ -108,59 +127,68 @@ func (Parser) Sniff(sample [][]byte) bool {
 }
 
 // fields is the per-Parse key table: every JSON key read is given a slot, and
-// one pass over a line's object fills the slots (so the last duplicate wins).
+// one pass over a line's object fills the slots.
 type fields struct {
 	slot map[string]int
 	vals []*fastjson.Value
 
-	token, time, userAgent, status, method, path int
-	clientIP, observer, principal                int // -1 when not mapped
-	xff, downstream, authority, cluster, details int
-	attrs                                        []int // parallel to attrKeys
+	token, time, userAgent, status, method, path []int // slots, first with a value wins
+	clientIP, observer, principal                []int
+	authority, details                           []int
+	attrs                                        [][]int // parallel to attrKeys
 
-	num []byte // scratch for numbers
+	// anyCaseToken: the token key is the default, read in any case.
+	anyCaseToken bool
+	num          []byte // scratch for numbers
 }
 
 func newFields(fieldMap map[string]string) *fields {
 	f := &fields{slot: map[string]int{}}
-	key := func(logical string) int {
-		k, ok := fieldMap[logical]
-		if !ok || k == "" {
-			k = defaultKeys[logical]
+	key := func(logical string) []int {
+		if k := fieldMap[logical]; k != "" {
+			return f.add(k)
 		}
-		if k == "" {
-			return -1
-		}
-		return f.add(k)
+		return f.add(defaultKeys[logical]...)
 	}
 	f.token, f.time, f.userAgent = key("token"), key("time"), key("user_agent")
 	f.status, f.method, f.path = key("status"), key("method"), key("path")
 	f.clientIP, f.observer, f.principal = key("client_ip"), key("observer"), key("principal")
-	f.xff, f.downstream = f.add("x_forwarded_for"), f.add("downstream_remote_address")
-	f.authority, f.cluster = f.add("authority"), f.add("upstream_cluster")
+	f.anyCaseToken = fieldMap["token"] == ""
+	f.authority = f.add("authority", ":authority")
 	f.details = f.add("response_code_details")
-	for _, k := range attrKeys {
-		f.attrs = append(f.attrs, f.add(k))
+	for _, a := range attrKeys {
+		f.attrs = append(f.attrs, f.add(a.keys...))
 	}
 	f.vals = make([]*fastjson.Value, len(f.slot))
 	return f
 }
 
-func (f *fields) add(key string) int {
-	if i, ok := f.slot[key]; ok {
-		return i
+// add returns the slots of keys, giving new keys a slot.
+func (f *fields) add(keys ...string) []int {
+	var slots []int
+	for _, key := range keys {
+		i, ok := f.slot[key]
+		if !ok {
+			i = len(f.slot)
+			f.slot[key] = i
+		}
+		slots = append(slots, i)
 	}
-	i := len(f.slot)
-	f.slot[key] = i
-	return i
+	return slots
 }
 
 // fill records the values of o's keys. It returns the first key it reads
 // that o holds twice, or "": JSON readers disagree on which duplicate counts.
+// With the default token key, every case of "authorization" fills its slot
+// (HTTP header names have no case: two of them are two headers).
 func (f *fields) fill(o *fastjson.Object) (dup string) {
 	clear(f.vals)
 	o.Visit(func(key []byte, v *fastjson.Value) {
-		if i, ok := f.slot[string(key)]; ok {
+		i, ok := f.slot[string(key)]
+		if !ok && f.anyCaseToken && len(key) == len(tokenKey) && strings.EqualFold(string(key), tokenKey) {
+			i, ok = f.token[0], true
+		}
+		if ok {
 			if f.vals[i] != nil && dup == "" {
 				dup = string(key)
 			}
@@ -168,6 +196,19 @@ func (f *fields) fill(o *fastjson.Object) (dup string) {
 		}
 	})
 	return dup
+}
+
+// get is the text of the first of slots with a value.
+func (f *fields) get(slots []int) string { return f.text(f.first(slots)) }
+
+// first returns the slot of the first of slots with a value (see raw), or -1.
+func (f *fields) first(slots []int) int {
+	for _, i := range slots {
+		if f.raw(i) != nil {
+			return i
+		}
+	}
+	return -1
 }
 
 // raw returns the bytes of the value in slot i: strings unescaped, numbers
@@ -218,16 +259,18 @@ func (f *fields) text(i int) string {
 // unreadable time are rejected. A line without a time gives a sighting with a
 // zero ObservedAt. Each line ends in exactly one sighting, reject or ignore.
 //
-// Options: FieldMap overrides the key of token, time, client_ip, user_agent,
-// observer, principal, status, method and path (top-level keys only); Observer
-// overrides the observer of every sighting.
+// Options: FieldMap replaces the keys of token, time, client_ip, user_agent,
+// observer, principal, status, method and path by one top-level key each (read
+// as written, the token's too); Observer overrides the observer of every
+// sighting.
 func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
 	var jp fastjson.Parser
 	f := newFields(in.Options.FieldMap)
 	name := p.Name()
+	observerMapped := in.Options.FieldMap["observer"] != ""
 	timeKey := in.Options.FieldMap["time"]
 	if timeKey == "" {
-		timeKey = defaultKeys["time"]
+		timeKey = defaultKeys["time"][0]
 	}
 	var (
 		s     record.Sighting
@@ -260,7 +303,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
-		raw, why := record.BearerJWT(f.text(f.token))
+		raw, why := record.BearerJWT(f.get(f.token))
 		if why != "" {
 			reject(why)
 			return
@@ -270,7 +313,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}
-		if ts := f.text(f.time); ts != "" {
+		if ts := f.get(f.time); ts != "" {
 			t, err := record.ParseTime(ts, in.Options.Loc())
 			if err != nil {
 				reject(fmt.Sprintf("bad %s: %v", timeKey, err))
@@ -278,36 +321,33 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			}
 			s.ObservedAt = t
 		}
-		if f.clientIP >= 0 {
-			s.ClientIP = record.ClientIP(f.text(f.clientIP))
-		} else if s.ClientIP = record.ClientIP(f.text(f.xff)); s.ClientIP == "" {
-			s.ClientIP = record.ClientIP(f.text(f.downstream))
-		}
-		switch {
-		case in.Options.Observer != "":
-			s.Observer = in.Options.Observer
-		case f.observer >= 0:
-			s.Observer = f.text(f.observer)
-		default:
-			if s.Observer = hostOnly(f.text(f.authority)); s.Observer == "" {
-				s.Observer = f.text(f.cluster)
+		for _, i := range f.clientIP {
+			if s.ClientIP = record.ClientIP(f.text(i)); s.ClientIP != "" {
+				break
 			}
 		}
-		s.Principal = f.text(f.principal)
-		s.UserAgent = f.text(f.userAgent)
-		s.Action = action(f.text(f.method), f.text(f.path))
-		status := f.text(f.status)
+		if s.Observer = in.Options.Observer; s.Observer == "" {
+			i := f.first(f.observer)
+			if s.Observer = f.text(i); slices.Contains(f.authority, i) && !observerMapped {
+				s.Observer = hostOnly(s.Observer)
+			}
+		}
+		s.Principal = f.get(f.principal)
+		s.UserAgent = f.get(f.userAgent)
+		s.Action = action(f.get(f.method), f.get(f.path))
+		status := f.get(f.status)
 		s.Outcome = record.OutcomeFromStatus(statusCode(status))
-		if details := f.text(f.details); strings.Contains(details, "jwt_authn_access_denied") ||
+		if details := f.get(f.details); strings.Contains(details, "jwt_authn_access_denied") ||
 			strings.Contains(details, "rbac_access_denied") {
 			s.Outcome = record.OutcomeRejected
 		}
 		attrs.Reset()
-		for i, k := range attrKeys {
-			if i == attrStatusAt {
-				attrs.Add("status", status)
+		for i, a := range attrKeys {
+			if a.keys == nil {
+				attrs.Add(a.name, status)
+				continue
 			}
-			attrs.AddBytes(k, f.raw(f.attrs[i]))
+			attrs.AddBytes(a.name, f.raw(f.first(f.attrs[i])))
 		}
 		s.Attrs = attrs.String()
 		sink.Sighting(&s)

@@ -35,6 +35,58 @@ func TestObserverOption(t *testing.T) {
 	}
 }
 
+// Istio's and Envoy Gateway's spellings are both read, Istio's first; a
+// FieldMap key replaces both.
+func TestKeySpellings(t *testing.T) {
+	const jwt = `"Bearer ` + testJWT + `"`
+	tests := []struct {
+		name     string
+		line     string
+		fieldMap map[string]string
+		want     record.Sighting // ClientIP, UserAgent, Observer, Action
+	}{
+		{"istio", `{"x_forwarded_for":"203.0.113.1","downstream_remote_address":"10.0.0.1:1","user_agent":"ua-i","authority":"i.example.com:443","path":"/i","method":"GET","authorization":` + jwt + `}`,
+			nil, record.Sighting{ClientIP: "203.0.113.1", UserAgent: "ua-i", Observer: "i.example.com", Action: "GET /i"}},
+		{"envoy gateway", `{"x-forwarded-for":"203.0.113.2, 10.0.0.9","downstream_remote_address":"10.0.0.1:1","user-agent":"ua-g",":authority":"g.example.com","x-envoy-origin-path":"/g?q=1","method":"GET","Authorization":` + jwt + `}`,
+			nil, record.Sighting{ClientIP: "203.0.113.2", UserAgent: "ua-g", Observer: "g.example.com", Action: "GET /g"}},
+		{"both, istio first", `{"x-forwarded-for":"203.0.113.2","x_forwarded_for":"203.0.113.1","user-agent":"ua-g","user_agent":"ua-i",":authority":"g.example.com","authority":"i.example.com","x-envoy-origin-path":"/g","path":"/i","authorization":` + jwt + `}`,
+			nil, record.Sighting{ClientIP: "203.0.113.1", UserAgent: "ua-i", Observer: "i.example.com", Action: "/i"}},
+		{"empty istio value falls back", `{"x_forwarded_for":"-","x-forwarded-for":"203.0.113.2","user_agent":null,"user-agent":"ua-g","authority":"-",":authority":"g.example.com","authorization":` + jwt + `}`,
+			nil, record.Sighting{ClientIP: "203.0.113.2", UserAgent: "ua-g", Observer: "g.example.com"}},
+		{"no forwarded-for: downstream peer, cluster", `{"downstream_remote_address":"10.0.0.1:1","upstream_cluster":"c1","AuThOrIzAtIoN":` + jwt + `}`,
+			nil, record.Sighting{ClientIP: "10.0.0.1", Observer: "c1"}},
+		{"field map replaces both spellings", `{"x-forwarded-for":"203.0.113.2","user-agent":"ua-g",":authority":"g.example.com","x-envoy-origin-path":"/g","authorization":` + jwt + `,"tok":` + jwt + `}`,
+			map[string]string{"client_ip": "peer", "user_agent": "agent", "observer": "svc", "path": "uri", "token": "tok"},
+			record.Sighting{}},
+	}
+	for _, tt := range tests {
+		c, err := recordtest.Parse(Format, "x.log", []byte(tt.line), record.Options{FieldMap: tt.fieldMap})
+		if err != nil || len(c.Sightings) != 1 {
+			t.Errorf("%s: got %+v, %v", tt.name, c, err)
+			continue
+		}
+		s := c.Sightings[0]
+		got := record.Sighting{ClientIP: s.ClientIP, UserAgent: s.UserAgent, Observer: s.Observer, Action: s.Action}
+		if got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Two authorization keys that differ in case are two headers: rejected, as
+// a mapped token key is read only as written.
+func TestAuthorizationCase(t *testing.T) {
+	line := `{"authorization":"Bearer ` + testJWT + `","Authorization":"Bearer ` + testJWT + `x"}`
+	c, err := recordtest.Parse(Format, "x.log", []byte(line), record.Options{})
+	if err != nil || len(c.Rejects) != 1 || c.Rejects[0].Reason != ReasonDuplicateKey+` "Authorization"` {
+		t.Errorf("default key: got %+v, %v", c, err)
+	}
+	c, err = recordtest.Parse(Format, "x.log", []byte(line), record.Options{FieldMap: map[string]string{"token": "Authorization"}})
+	if err != nil || len(c.Sightings) != 1 || c.Sightings[0].Raw != testJWT+"x" {
+		t.Errorf("mapped key: got %+v, %v", c, err)
+	}
+}
+
 func TestLineTooLong(t *testing.T) {
 	long := `{"start_time":"2026-03-04T10:00:00Z","response_code":200,"authority":"a","user_agent":"` +
 		strings.Repeat("x", 200) + `","authorization":"Bearer ` + testJWT + `"}`
@@ -56,6 +108,7 @@ func TestSniff(t *testing.T) {
 	}{
 		{"istio", []string{string(istio)}, true},
 		{"istio with a truncated last line", []string{string(istio), string(istio), string(istio[:40])}, true},
+		{"envoy gateway", []string{`{"start_time":"2026-03-04T10:00:00.123Z","method":"GET","x-envoy-origin-path":"/","response_code":"200",":authority":"a.example.com","user-agent":"curl"}`}, true},
 		{"cluster only", []string{`{"start_time":"x","response_code":"200","upstream_cluster":"c"}`}, true},
 		{"no response_code", []string{`{"start_time":"x","authority":"a"}`}, false},
 		{"no peer key", []string{`{"start_time":"x","response_code":200}`}, false},

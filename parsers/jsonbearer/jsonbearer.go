@@ -1,6 +1,11 @@
 // Package jsonbearer reads generic JSON-lines logs in which a field holds a
 // bearer token ("Bearer eyJ..." or a bare JWT), and emits one JWT sighting per
-// token. It is the fallback for application and gateway logs that no specific
+// token. Some gateways log the decoded token's claims instead of the token: a
+// line with no token but a token id (jti, token_id, uti, jwt_id) gives an
+// id-only JWT sighting, its ArtifactID the id and its Issuer the line's
+// iss or issuer, so the verifier's acceptance is the evidence (the artifact's
+// signature cannot be checked). A line with both a token and an id gives the
+// token's sighting; every line gives at most one sighting. It is the fallback for application and gateway logs that no specific
 // format claims, so it guesses field names from common spellings; the
 // record.Options.FieldMap names the fields of a log it guesses wrong.
 //
@@ -25,6 +30,8 @@
 //	outcome     outcome, decision (allow / deny and their synonyms)
 //	request_id  request_id, requestId, req_id
 //	trace_id    trace_id, traceId
+//	token_id    jti, token_id, uti, jwt_id (read only when the line has no token)
+//	issuer      iss, issuer (read only with token_id)
 //
 // The token's value may be "Bearer <jwt>" or a bare JWT; other schemes and
 // opaque values are ignored. Times may be strings in any record.ParseTime
@@ -84,13 +91,15 @@ const (
 	fOutcome
 	fRequestID
 	fTraceID
+	fTokenID
+	fIssuer
 	nFields
 )
 
 // logicalNames are the record.Options.FieldMap keys of the logical fields.
 var logicalNames = [nFields]string{
 	"token", "time", "observer", "principal", "client_ip", "user_agent", "status",
-	"method", "path", "outcome", "request_id", "trace_id",
+	"method", "path", "outcome", "request_id", "trace_id", "token_id", "issuer",
 }
 
 // defaultNames are the names tried for each logical field, in order, after the
@@ -110,6 +119,8 @@ var defaultNames = map[string][]string{
 	"outcome":    {"outcome", "decision"},
 	"request_id": {"request_id", "requestId", "req_id"},
 	"trace_id":   {"trace_id", "traceId"},
+	"token_id":   {"jti", "token_id", "uti", "jwt_id"},
+	"issuer":     {"iss", "issuer"},
 }
 
 // fieldPath is one name of a field: its top-level slot, and the keys below it.
@@ -237,7 +248,8 @@ func (t *table) text(f int) string {
 }
 
 // Sniff reports whether most sample lines are JSON objects and at least one
-// has a token field (default names) with a Bearer or JWT-shaped value.
+// has a token field (default names) with a Bearer or JWT-shaped value, or is
+// an id-only line (see idOnlyLine).
 func (Parser) Sniff(sample [][]byte) bool {
 	var p fastjson.Parser
 	t := newTable(nil)
@@ -265,11 +277,45 @@ func (Parser) Sniff(sample [][]byte) bool {
 			s := string(tv.GetStringBytes())
 			if _, ok := record.BearerToken(s); ok || record.JWTShaped(strings.TrimSpace(s)) {
 				tokens++
+				continue
 			}
+		}
+		if idOnlyLine(t, o) {
+			tokens++
 		}
 	}
 	return tokens > 0 && 2*objects >= lines
 }
+
+// idOnlyLine reports whether a filled line looks like an access log of
+// decoded claims: a token id, a time, and an outcome or HTTP status, but none
+// of the ledger's canonical names (issued_at, artifact_id, raw_sha256, in any
+// case), so that an issuer's ledger is never taken for sightings.
+func idOnlyLine(t *table, o *fastjson.Object) bool {
+	if t.id() == "" {
+		return false
+	}
+	if tv, _ := t.value(fTime); tv == nil {
+		return false
+	}
+	if outcome(t.text(fOutcome)) == record.OutcomeUnknown {
+		if code := statusCode(t.text(fStatus)); code < 100 || code > 599 {
+			return false
+		}
+	}
+	ledger := false
+	o.Visit(func(key []byte, _ *fastjson.Value) {
+		for _, name := range []string{"issued_at", "artifact_id", "raw_sha256"} {
+			if len(key) == len(name) && strings.EqualFold(string(key), name) {
+				ledger = true
+			}
+		}
+	})
+	return !ledger
+}
+
+// id is the line's token id, space trimmed; "" when it has none.
+func (t *table) id() string { return strings.TrimSpace(t.text(fTokenID)) }
 
 // Parse streams one sighting per line whose token field holds a JWT (see
 // record.BearerJWT). Lines without one are valid and ignored ("no bearer
@@ -277,11 +323,14 @@ func (Parser) Sniff(sample [][]byte) bool {
 // invalid UTF-8, a top-level key that is read and given twice (JSON readers
 // disagree on which one counts), a bearer value that is not JWT-shaped and an
 // unreadable time are rejected. A line without a time gives a sighting with a
-// zero ObservedAt. Each line ends in exactly one sighting, reject or ignore.
+// zero ObservedAt. A line without a token but with a token id gives an
+// id-only sighting (Raw empty, ArtifactID and Issuer set). Each line ends in
+// exactly one sighting, reject or ignore.
 //
 // Options: FieldMap puts a name (key or dotted path) before the defaults of
 // token, time, client_ip, user_agent, observer, principal, status, method,
-// path, outcome, request_id and trace_id; Observer overrides the observer.
+// path, outcome, request_id, trace_id, token_id and issuer; Observer
+// overrides the observer.
 func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
 	var jp fastjson.Parser
 	t := newTable(in.Options.FieldMap)
@@ -317,21 +366,26 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
+		var raw string
 		tv, tokenField := t.value(fToken)
-		if tv == nil || tv.Type() != fastjson.TypeString {
-			sink.Ignore(pos, record.IgnoreNoToken)
-			return
-		}
-		raw, why := record.BearerJWT(string(tv.GetStringBytes()))
-		if why != "" {
-			reject(why)
-			return
-		}
-		if raw == "" {
-			sink.Ignore(pos, record.IgnoreNoToken)
-			return
+		if tv != nil && tv.Type() == fastjson.TypeString {
+			var why string
+			if raw, why = record.BearerJWT(string(tv.GetStringBytes())); why != "" {
+				reject(why)
+				return
+			}
 		}
 		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}
+		idField := ""
+		if raw == "" {
+			if s.ArtifactID = t.id(); s.ArtifactID == "" {
+				sink.Ignore(pos, record.IgnoreNoToken)
+				return
+			}
+			_, idField = t.value(fTokenID)
+			tokenField = ""
+			s.Issuer = strings.TrimSpace(t.text(fIssuer))
+		}
 		if tv, key := t.value(fTime); tv != nil {
 			var err error
 			if tv.Type() == fastjson.TypeNumber {
@@ -356,6 +410,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			s.Outcome = record.OutcomeFromStatus(statusCode(status))
 		}
 		attrs.Reset()
+		attrs.Add("id_field", idField)
 		attrs.Add("request_id", t.text(fRequestID))
 		attrs.Add("status", status)
 		attrs.Add("token_field", tokenField)

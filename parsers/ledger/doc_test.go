@@ -26,6 +26,17 @@ func TestFormatDocsCoverNames(t *testing.T) {
 				t.Errorf("%s does not document %q", where, name)
 			}
 		}
+		for _, flag := range []string{"--input-format ledger", "forgehunt hunt --ledger FILE"} {
+			if !strings.Contains(text, flag) {
+				t.Errorf("%s does not mention %q", where, flag)
+			}
+		}
+		if strings.Contains(text, "--format ledger") {
+			t.Errorf("%s names the output flag --format for the input format", where)
+		}
+		if !strings.Contains(text, "not proof of issuance") {
+			t.Errorf("%s does not say why a ledger of claim names is not detected", where)
+		}
 		for _, section := range []string{"Files", "Fields", "Rows that are rejected", "Example", "Detection"} {
 			if !strings.Contains(text, "# "+section+"\n") {
 				t.Errorf("%s has no section %q", where, section)

@@ -1,6 +1,9 @@
 // Package ledger reads forgehunt's generic issuance ledger: a table of the
 // artifacts an issuer legitimately issued, exported from the issuer's own
-// logs or database when forgehunt has no parser for them.
+// logs or database when forgehunt has no parser for them. A file is named as
+// a ledger with --input-format ledger, or with forgehunt hunt --ledger FILE,
+// which reads FILE as a ledger whatever its column names; a file that names
+// its columns as below is also detected.
 //
 // # Files
 //
@@ -67,10 +70,14 @@
 // Automatic detection takes a file for a ledger only when its header row
 // (CSV) or one of its first objects (JSON) names an artifact (artifact_id,
 // raw_sha256 or an alias) and its issue time (issued_at or iat), at least one
-// of them by the canonical name: a log of decoded JWT claims (jti, iat) looks
-// much the same and must never be read as a record of legitimate issuance,
-// which would hide forgeries. Name the format explicitly to read a ledger
-// that uses aliases only.
+// of them by the canonical name.
+//
+// A ledger that uses JWT claim names only (iat, jti, sub, aud, exp, iss,
+// without any of artifact_id, raw_sha256 or issued_at) is not detected, on
+// purpose: a log of decoded claims looks the same, and a log of decoded
+// claims is not proof of issuance; read as a ledger it would make forged
+// tokens look legitimately issued. Name such a file explicitly, with
+// forgehunt hunt --ledger FILE or --input-format ledger.
 package ledger
 
 import (

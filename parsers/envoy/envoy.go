@@ -18,8 +18,6 @@ package envoy
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -49,8 +47,8 @@ func (Parser) Description() string {
 
 // Reject reasons that tests and users may match on.
 const (
-	ReasonNotObject = "not a JSON object"
-	ReasonNUL       = "NUL byte in line"
+	ReasonNotObject = record.ReasonNotObject
+	ReasonNUL       = record.ReasonNUL
 	// ReasonDuplicateKey starts the reason of a line that gives a key it
 	// reads twice (two authorization values: which one did the verifier see?).
 	ReasonDuplicateKey = "duplicate key"
@@ -281,21 +279,8 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		reject := func(reason string) {
 			sink.Reject(&record.Reject{Pos: pos, Reason: reason, Excerpt: string(line)})
 		}
-		if !record.ValidUTF8(line, pos, sink) {
-			return
-		}
-		if bytes.IndexByte(line, 0) >= 0 {
-			reject(ReasonNUL)
-			return
-		}
-		v, err := jp.ParseBytes(line)
-		if err != nil {
-			reject(jsonError(line))
-			return
-		}
-		o, err := v.Object()
-		if err != nil {
-			reject(ReasonNotObject)
+		o, ok := record.JSONObject(&jp, line, pos, sink)
+		if !ok {
 			return
 		}
 		if dup := f.fill(o); dup != "" {
@@ -388,25 +373,6 @@ func hostOnly(authority string) string {
 		return host
 	}
 	return strings.Trim(authority, "[]")
-}
-
-// jsonError explains why line is not valid JSON, without quoting the line
-// (which may hold a credential): encoding/json's syntax error and its byte
-// offset. It is called only for lines fastjson refused, so its cost does not
-// matter.
-func jsonError(line []byte) string {
-	var raw json.RawMessage
-	err := json.Unmarshal(line, &raw)
-	var syn *json.SyntaxError
-	switch {
-	case err == nil:
-		return "invalid JSON: nested too deep or malformed"
-	case errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input":
-		return "invalid JSON: truncated line"
-	case errors.As(err, &syn):
-		return fmt.Sprintf("invalid JSON at byte %d: %s", syn.Offset, syn.Error())
-	}
-	return "invalid JSON: " + err.Error()
 }
 
 // LineIndependent reports that lines carry no state from one to the next,

@@ -128,20 +128,6 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-func TestJSONError(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"a":1`, "invalid JSON: truncated line"},
-		{`{"a":"bc`, "invalid JSON: truncated line"},
-		{`{"a" 1}`, "invalid JSON at byte 6: invalid character '1' after object key"},
-		{`nope`, "invalid JSON at byte 2: invalid character 'o' in literal null (expecting 'u')"},
-	}
-	for _, tt := range tests {
-		if got := jsonError([]byte(tt.in)); got != tt.want {
-			t.Errorf("jsonError(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestAction(t *testing.T) {
 	tests := []struct{ method, path, want string }{
 		{"GET", "/a?token=secret", "GET /a"},

@@ -299,7 +299,16 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 			if sum == nil {
 				sum = more
 			} else {
-				sum.Sources = append(sum.Sources, more.Sources...)
+				// A --ledger file met again under a logs directory is not news.
+				seen := map[string]bool{}
+				for _, src := range sum.Sources {
+					seen[src.SHA256] = true
+				}
+				for _, src := range more.Sources {
+					if !(src.Duplicate && seen[src.SHA256]) {
+						sum.Sources = append(sum.Sources, src)
+					}
+				}
 				sum.Duration += more.Duration
 			}
 		}

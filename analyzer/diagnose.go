@@ -33,6 +33,25 @@ func (c *Case) Diagnose(ctx context.Context) ([]string, error) {
 		warnings = append(warnings, fmt.Sprintf("%d of %d exposed-key tokens lie outside the period the issuance records cover: "+
 			"give the issuer's logs for that period (SELECT min(issued_at), max(issued_at) FROM issuances)", outside, exposedTokens))
 	}
+	// Numbered ledgers shipped filtered.
+	rows, err := c.DB.QueryContext(ctx, `SELECT process, span, lost FROM ledger_seq_filtered ORDER BY process LIMIT 5`)
+	if err != nil {
+		return warnings, err
+	}
+	for rows.Next() {
+		var process string
+		var span, lost int64
+		if err := rows.Scan(&process, &span, &lost); err != nil {
+			rows.Close()
+			return warnings, err
+		}
+		warnings = append(warnings, fmt.Sprintf("the issuer log of %s lacks %d of the %d lines it numbered: it looks filtered "+
+			"(only some loggers shipped), so its sequence numbers are not used as proof of lost lines", process, lost, span))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return warnings, err
+	}
 	// A consistent shift between ledger times and the tokens' own iat.
 	var offset sql.NullFloat64
 	var n, total int64

@@ -109,7 +109,7 @@ var defaultNames = map[string][]string{
 	"time":       {"time", "timestamp", "ts", "@timestamp", "start_time", "observed_at"},
 	"observer":   {"service", "observer", "app", "host", "service.name"},
 	"principal":  {"user", "principal", "username", "sub", "user.name"},
-	"client_ip":  {"client_ip", "src_ip", "remote_addr", "ip", "x_forwarded_for", "client.ip", "source.ip"},
+	"client_ip":  {"client_ip", "src_ip", "remote_addr", "remote_ip", "ip", "x_forwarded_for", "client.ip", "source.ip"},
 	"user_agent": {"user_agent", "ua", "http_user_agent", "user_agent.original"},
 	"status":     {"status", "status_code", "response_code", "http.response.status_code"},
 	"method":     {"method", "http.request.method"},

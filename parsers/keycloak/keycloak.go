@@ -163,7 +163,7 @@ func wildflyTime(line []byte) bool {
 func (f format) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
 	// A copy, so that the caller's reader is not replaced.
 	lin := *in
-	p := parser{in: &lin, sink: sink, name: f.Name(), loc: in.Options.Loc(),
+	p := parser{in: &lin, sink: sink, name: f.Name(), loc: in.Options.Loc(), tzGiven: in.Options.Location != nil,
 		seq: record.NewSeqTracker(in.Stats, record.KindJWT), fileDate: fileDate(in.Name)}
 	if base := in.Options.FieldMap["issuer_base"]; base != "" {
 		p.issuerBase = strings.TrimRight(base, "/") + "/realms/"
@@ -185,6 +185,7 @@ type parser struct {
 	sink       record.Sink
 	name       string
 	loc        *time.Location
+	tzGiven    bool // --tz was given: never second-guess the zone
 	issuerBase string
 	json       fastjson.Parser
 	fields     []field
@@ -400,7 +401,7 @@ func jsonString(v *fastjson.Value, keys ...string) string {
 
 func (p *parser) parseTime(s string) (time.Time, error) {
 	if t, ok := quarkusDefaultTime(s, p.loc); ok {
-		return t, nil
+		return p.zoneFromEnvelope(t), nil
 	}
 	t, err := record.ParseTime(s, p.loc)
 	if err != nil {
@@ -543,4 +544,21 @@ func quarkusDefaultTime(s string, loc *time.Location) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t.UTC(), true
+}
+
+// zoneFromEnvelope corrects a time written without a zone when the line's
+// envelope (journald, container runtime) gives the true instant: a node
+// logging local time inside a UTC-stamped envelope is off by whole quarter
+// hours, which are taken back. It does nothing when --tz was given, when
+// there is no envelope, or when the two agree within two minutes.
+func (p *parser) zoneFromEnvelope(t time.Time) time.Time {
+	env := p.in.LineTime()
+	if env.IsZero() || p.tzGiven {
+		return t
+	}
+	d := t.Sub(env)
+	if d.Abs() <= 2*time.Minute || d.Abs() > 14*time.Hour {
+		return t
+	}
+	return t.Add(-d.Round(15 * time.Minute))
 }

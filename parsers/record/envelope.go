@@ -40,15 +40,20 @@ func cutField(line []byte) ([]byte, []byte, bool) {
 	return line[:i], line[i+1:], true
 }
 
+// envelopeTimeLayouts: RFC 3339, and the "+0000" offset of journalctl's
+// short-iso output before systemd 250 and of rsyslog templates.
+var envelopeTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
+
 func parseRFC3339(b []byte) (time.Time, bool) {
 	if len(b) < 20 || b[4] != '-' || b[10] != 'T' {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
-		return time.Time{}, false
+	for _, layout := range envelopeTimeLayouts {
+		if t, err := time.Parse(layout, string(b)); err == nil {
+			return t.UTC(), true
+		}
 	}
-	return t.UTC(), true
+	return time.Time{}, false
 }
 
 // Docker's json-file driver: {"log":"line\n","stream":"stdout","time":"..."}.

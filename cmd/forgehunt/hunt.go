@@ -56,7 +56,9 @@ Case and rules:
 Output:
   --format FMT          table, jsonl or json (default table)
   --out FILE            write findings to FILE instead of standard output
-  --min-level LEVEL     show findings at or above LEVEL (default informational)
+  --min-level LEVEL     show findings at or above LEVEL (default low; the
+                        informational ones, such as ledger gaps, are in the
+                        case and shown with --min-level informational)
   --fail-on LEVEL       exit 1 when a finding is at or above LEVEL
                         (default low; 'none' never fails)
   --quiet               no summary on standard error
@@ -109,7 +111,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.DurationVar(&c.settings.LedgerGap, "ledger-gap", 0, "")
 	fs.StringVar(&c.format, "format", "table", "")
 	fs.StringVar(&c.out, "out", "", "")
-	fs.StringVar(&c.minLevel, "min-level", "informational", "")
+	fs.StringVar(&c.minLevel, "min-level", "low", "")
 	fs.StringVar(&c.failOn, "fail-on", "low", "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
 	fs.BoolVar(&c.tui, "tui", false, "")
@@ -234,6 +236,8 @@ type huntResult struct {
 	ingest   *analyzer.IngestSummary
 	runs     []analyzer.RuleRun
 	findings []analyzer.Finding
+	hidden   int    // findings below --min-level, not shown
+	minLevel string // the --min-level in force
 	keys     []*keys.Key
 	loadErrs []*rules.LoadError
 	warnings []string
@@ -330,16 +334,25 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	findings, err := cs.Findings(ctx, c.minLevel)
+	all, err := cs.Findings(ctx, "")
 	if err != nil {
 		return nil, err
+	}
+	var findings []analyzer.Finding
+	hidden := 0
+	for _, f := range all {
+		if rules.LevelRank(f.Level) >= rules.LevelRank(c.minLevel) {
+			findings = append(findings, f)
+		} else {
+			hidden++
+		}
 	}
 	warnings, err := cs.Diagnose(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &huntResult{ingest: sum, runs: runs, findings: findings, keys: set, loadErrs: loadErrs,
-		warnings: warnings, elapsed: time.Since(start)}, nil
+	return &huntResult{ingest: sum, runs: runs, findings: findings, hidden: hidden, minLevel: c.minLevel,
+		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start)}, nil
 }
 
 func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {

@@ -230,6 +230,9 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  no hits: %s\n", strings.Join(quiet, ", "))
 	}
 	fmt.Fprintf(w, "  rules: %d ran, %d skipped, %d failed, %d not loaded; findings: %s\n", ran, skipped, failed, len(res.loadErrs), orNone(strings.Join(lv, ", ")))
+	if res.hidden > 0 {
+		fmt.Fprintf(w, "  %d finding(s) below %s not shown (ledger gaps, stale trust in legitimately issued tokens): --min-level informational\n", res.hidden, res.minLevel)
+	}
 	for _, warn := range res.warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}

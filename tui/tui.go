@@ -546,7 +546,7 @@ func (m *Model) setFindings(fs []analyzer.Finding) {
 	m.all = fs
 	m.haystack = make([]string, len(fs))
 	for i, f := range fs {
-		parts := []string{f.RuleID, f.Title, f.Level, f.Kind, f.Subject, f.Issuer, f.ArtifactID, f.ArtifactKey,
+		parts := []string{f.RuleID, f.Title, f.Level, f.Kind, f.Subject, f.SubjectName, f.Issuer, f.ArtifactID, f.ArtifactKey,
 			f.Reason, f.Coverage, f.Status, f.Note}
 		parts = append(parts, f.Observers...)
 		parts = append(parts, f.Principals...)
@@ -623,7 +623,7 @@ func compareFindings(a, b analyzer.Finding, col int) int {
 	case sortRule:
 		return cmp.Compare(a.RuleID, b.RuleID)
 	case sortSubject:
-		return cmp.Compare(a.Subject, b.Subject)
+		return cmp.Compare(subjectOf(a), subjectOf(b))
 	case sortFirst:
 		return compareTime(a.FirstSeen, b.FirstSeen)
 	case sortLast:
@@ -708,5 +708,5 @@ func (m *Model) clampAll() {
 
 // markWhat words the status message of a mark.
 func markWhat(f analyzer.Finding, status string) string {
-	return "marked " + status + ": " + clean(f.RuleID) + " " + clean(orDash(f.Subject))
+	return "marked " + status + ": " + clean(f.RuleID) + " " + clean(orDash(subjectOf(f)))
 }

@@ -175,12 +175,21 @@ func (m Model) findingsColumns() []column {
 	return cols
 }
 
+// subjectOf is the subject as an analyst reads it: the name from the claims
+// (preferred_username, upn, email) when there is one, else the sub.
+func subjectOf(f analyzer.Finding) string {
+	if f.SubjectName != "" {
+		return f.SubjectName
+	}
+	return f.Subject
+}
+
 // actedAs lists the principals a finding's artifact acted as, other than
 // its subject (which the subject column shows).
 func actedAs(f analyzer.Finding) string {
 	var out []string
 	for _, p := range f.Principals {
-		if p != f.Subject {
+		if p != f.Subject && p != f.SubjectName {
 			out = append(out, clean(p))
 		}
 	}
@@ -212,7 +221,7 @@ func (m Model) findingsLines() []string {
 		if f.Note != "" {
 			status += " ✎"
 		}
-		return []string{clean(lvl), clean(f.RuleID), clean(f.Kind), clean(orDash(f.Subject)), orDash(actedAs(f)),
+		return []string{clean(lvl), clean(f.RuleID), clean(f.Kind), clean(orDash(subjectOf(f))), orDash(actedAs(f)),
 			fmtTime(f.FirstSeen, tl), fmtTime(f.LastSeen, tl),
 			strconv.FormatInt(f.Sightings, 10), strconv.FormatInt(f.Accepted, 10), status}
 	}

@@ -473,11 +473,23 @@ const (
 )
 
 // splittable reports whether an input in format may be read in parts: the
-// format says its lines are independent, there is more than one core, and
-// no envelope joins lines (a CRI partial line may span two parts).
+// format says its lines are independent and there is more than one core.
+// Parts end only where a record ends (see endsRecord).
 func splittable(f record.Format, o record.Options) bool {
 	li, ok := f.(record.LineIndependent)
-	return ok && li.LineIndependent() && o.Envelope == nil && runtime.GOMAXPROCS(0) > 1
+	return ok && li.LineIndependent() && runtime.GOMAXPROCS(0) > 1
+}
+
+// endsRecord reports whether a line ends its record under the envelope (a
+// CRI or Docker partial line does not), so that a part may end after it.
+func endsRecord(env *record.Envelope) func([]byte) bool {
+	if env == nil {
+		return nil
+	}
+	return func(line []byte) bool {
+		_, _, partial, ok := env.Unwrap(bytes.TrimRight(line, "\r"))
+		return !ok || !partial
+	}
 }
 
 // parseInParts cuts r into parts of whole lines and parses them on all
@@ -510,7 +522,7 @@ func parseInParts(ctx context.Context, format record.Format, path string, r io.R
 	if maxLine <= 0 {
 		maxLine = record.DefaultMaxLineBytes
 	}
-	readErr := parsers.SplitLines(r, partBytes, maxLine, func(c parsers.Chunk) error {
+	readErr := parsers.SplitLinesAt(r, partBytes, maxLine, endsRecord(ropts.Envelope), func(c parsers.Chunk) error {
 		select {
 		case parts <- c:
 			return nil

@@ -20,6 +20,13 @@ type Chunk struct {
 // accepts with a line ending). It returns the read error that stopped it, nil at EOF, or
 // the first error emit returns.
 func SplitLines(r io.Reader, size, maxLine int, emit func(Chunk) error) error {
+	return SplitLinesAt(r, size, maxLine, nil, emit)
+}
+
+// SplitLinesAt is SplitLines that cuts only after a line for which cutAfter
+// returns true (nil: any line); a container runtime's partial line must stay
+// with the rest of its record.
+func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) bool, emit func(Chunk) error) error {
 	line := int64(1)
 	buf := make([]byte, 0, size+maxLine+2)
 	var readErr error
@@ -62,6 +69,13 @@ func SplitLines(r io.Reader, size, maxLine int, emit func(Chunk) error) error {
 			}
 			if len(buf) >= size && !skipping {
 				cut := bytes.LastIndexByte(buf, '\n') + 1
+				for cut > 0 && cutAfter != nil {
+					start := bytes.LastIndexByte(buf[:cut-1], '\n') + 1
+					if cutAfter(buf[start : cut-1]) {
+						break
+					}
+					cut = start
+				}
 				if cut > 0 {
 					chunk := Chunk{Data: append([]byte(nil), buf[:cut]...), FirstLine: line}
 					line += int64(bytes.Count(chunk.Data, []byte{'\n'}))

@@ -57,3 +57,24 @@ func TestSplitLinesReadError(t *testing.T) {
 		t.Fatalf("err %v, chunks %q", err, got)
 	}
 }
+
+// A part never ends on a partial line: the record's rest stays with it.
+func TestSplitLinesAtKeepsPartialLines(t *testing.T) {
+	var in strings.Builder
+	for i := 0; i < 2000; i++ {
+		in.WriteString("2026-03-04T10:00:00Z stdout P first half\n2026-03-04T10:00:00Z stdout F second half\n")
+	}
+	partial := func(line []byte) bool { return !strings.Contains(string(line), " P ") }
+	n := 0
+	err := SplitLinesAt(strings.NewReader(in.String()), 1000, 1000, partial, func(c Chunk) error {
+		n++
+		lines := strings.Split(strings.TrimSuffix(string(c.Data), "\n"), "\n")
+		if last := lines[len(lines)-1]; strings.Contains(last, " P ") {
+			t.Fatalf("part %d ends on a partial line %q", n, last)
+		}
+		return nil
+	})
+	if err != nil || n < 10 {
+		t.Fatalf("err %v, %d parts", err, n)
+	}
+}

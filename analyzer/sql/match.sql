@@ -259,7 +259,12 @@ SELECT art_t.artifact_key,
        coalesce(b.match_type, 'none') AS match_type,
        b.match_file, b.match_line, b.conflict,
        CASE WHEN sq.hole IS NOT NULL THEN 'gap'
-            WHEN art_t.t IS NULL OR p.prev_t IS NULL OR n.next_t IS NULL THEN 'outside'
+            WHEN art_t.t IS NULL THEN 'outside'
+            -- within the match tolerance of the ledger's first or last record
+            -- is still covered (a token's iat is whole seconds, a log's not)
+            WHEN p.prev_t IS NULL AND epoch(n.next_t) - epoch(art_t.t) <= cfg.match_tolerance_s + 1 THEN 'covered'
+            WHEN n.next_t IS NULL AND epoch(art_t.t) - epoch(p.prev_t) <= cfg.match_tolerance_s + 1 THEN 'covered'
+            WHEN p.prev_t IS NULL OR n.next_t IS NULL THEN 'outside'
             WHEN sl.expected >= cfg.gap_expected THEN 'gap'
             ELSE 'covered' END AS coverage,
        CASE WHEN sq.hole IS NOT NULL
@@ -273,6 +278,10 @@ SELECT art_t.artifact_key,
                      || CASE WHEN sq.holes > 1 THEN '; ' || (sq.holes - 1) || ' more hole(s) span that time' ELSE '' END
             WHEN NOT EXISTS (SELECT 1 FROM ledger_times lt WHERE lt.kind = art_t.kind) THEN 'no issuance ledger for ' || art_t.kind || ' was given'
             WHEN art_t.t IS NULL THEN 'artifact has no issue time'
+            WHEN p.prev_t IS NULL AND epoch(n.next_t) - epoch(art_t.t) <= cfg.match_tolerance_s + 1
+                THEN 'at the ledger''s first record (' || strftime(n.next_t, '%Y-%m-%dT%H:%M:%SZ') || ')'
+            WHEN n.next_t IS NULL AND epoch(art_t.t) - epoch(p.prev_t) <= cfg.match_tolerance_s + 1
+                THEN 'at the ledger''s last record (' || strftime(p.prev_t, '%Y-%m-%dT%H:%M:%SZ') || ')'
             WHEN p.prev_t IS NULL THEN 'before the ledger''s first record'
             WHEN n.next_t IS NULL THEN 'after the ledger''s last record'
             WHEN sl.expected >= cfg.gap_expected

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/forgehunt/forgehunt/parsers"
+	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
 const formatsHelp = `Usage: forgehunt formats
@@ -27,5 +29,15 @@ func cmdFormats(env *env, args []string) (int, error) {
 	for _, f := range parsers.Formats {
 		fmt.Fprintf(tw, "%s\t%s\n", f.Name(), f.Description())
 	}
-	return exitOK, tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return exitError, err
+	}
+	names := make([]string, len(record.Envelopes))
+	for i, e := range record.Envelopes {
+		names[i] = e.Name
+	}
+	fmt.Fprintf(env.stdout, "\nLines wrapped by a shipper are unwrapped first: %s\n"+
+		"(journald and syslog, the container runtime's CRI files, Docker json-file, kubectl --timestamps).\n"+
+		"gzip and zstd files are read by their magic bytes.\n", strings.Join(names, ", "))
+	return exitOK, nil
 }

@@ -44,7 +44,7 @@ Input:
 
 Case and rules:
   --case FILE           keep the case in FILE (DuckDB) to triage or re-run;
-                        default: in memory
+                        default: a temporary file, removed afterwards
   --rules DIR           add the rules in DIR (*.yml); repeatable
   --rule ID             run only this rule; repeatable
   --exclude-rule ID     do not run this rule; repeatable
@@ -268,7 +268,18 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 		c.settings = pol.Settings(c.settings)
 		c.settings.Policy = pol
 	}
-	cs, err := analyzer.OpenCase(ctx, c.casePath)
+	casePath := c.casePath
+	if casePath == "" {
+		// No case asked for: a temporary case file rather than memory, so
+		// that DuckDB can spill to disk and gigabytes of logs fit.
+		dir, err := os.MkdirTemp("", "forgehunt-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		casePath = filepath.Join(dir, "case.duckdb")
+	}
+	cs, err := analyzer.OpenCase(ctx, casePath)
 	if err != nil {
 		return nil, err
 	}

@@ -57,8 +57,8 @@ Output:
   --format FMT          table, jsonl or json (default table)
   --out FILE            write findings to FILE instead of standard output
   --min-level LEVEL     show findings at or above LEVEL (default low; the
-                        informational ones, such as ledger gaps, are in the
-                        case and shown with --min-level informational)
+                        informational ones, such as ledger gaps, are counted
+                        in the summary and shown with --min-level informational)
   --fail-on LEVEL       exit 1 when a finding is at or above LEVEL
                         (default low; 'none' never fails)
   --quiet               no summary on standard error

@@ -233,6 +233,12 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	if res.hidden > 0 {
 		fmt.Fprintf(w, "  %d finding(s) below %s not shown (ledger gaps, stale trust in legitimately issued tokens): --min-level informational\n", res.hidden, res.minLevel)
 	}
+	for _, src := range res.ingest.Sources {
+		if src.Skipped == "" && src.Sightings == 0 && src.Issuances == 0 && src.Ignored > 0 && src.Format != "keycloak" && src.Format != "ledger" {
+			fmt.Fprintf(w, "  warning: %s: none of its %d record(s) carried a bearer token; if it logs the token under another key, name it with --field-map token=KEY\n",
+				record.Escape(src.Path), src.Ignored)
+		}
+	}
 	for _, warn := range res.warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}

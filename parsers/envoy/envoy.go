@@ -186,6 +186,19 @@ func (f *fields) fill(o *fastjson.Object) (dup string) {
 		if !ok && f.anyCaseToken && len(key) == len(tokenKey) && strings.EqualFold(string(key), tokenKey) {
 			i, ok = f.token[0], true
 		}
+		if !ok && f.anyCaseToken && isAuthorizationAlias(key) {
+			// "req_authorization", "http_authorization", "authorization_header":
+			// the header under a name of the operator's choosing. An empty
+			// alias never overrides, nor is overridden as a duplicate.
+			if empty(v) {
+				return
+			}
+			if cur := f.vals[f.token[0]]; cur != nil && !empty(cur) && dup == "" {
+				dup = string(key)
+			}
+			f.vals[f.token[0]] = v
+			return
+		}
 		if ok {
 			if f.vals[i] != nil && dup == "" {
 				dup = string(key)
@@ -378,3 +391,22 @@ func hostOnly(authority string) string {
 // LineIndependent reports that lines carry no state from one to the next,
 // so a large input may be read in parts in parallel.
 func (Parser) LineIndependent() bool { return true }
+
+// isAuthorizationAlias reports whether a JSON key names the Authorization
+// header under another spelling than "authorization" itself.
+func isAuthorizationAlias(key []byte) bool {
+	return len(key) > len(tokenKey) && len(key) < 64 &&
+		bytes.Contains(bytes.ToLower(key), []byte(tokenKey))
+}
+
+// empty reports whether v holds no value: null, "" or "-".
+func empty(v *fastjson.Value) bool {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return true
+	case fastjson.TypeString:
+		b := v.GetStringBytes()
+		return len(b) == 0 || (len(b) == 1 && b[0] == '-')
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -29,8 +30,13 @@ func parseCSV(ctx context.Context, in *record.Input, format string, sink record.
 	if br == nil {
 		br = bufio.NewReader(in.R)
 	}
+	head, _ := br.Peek(64 << 10)
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
 	bounded := &boundedReader{r: br, limit: limit}
 	cr := csv.NewReader(bounded)
+	cr.Comma = delimiter(head)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
@@ -202,4 +208,21 @@ func (b *boundedReader) resync() {
 			return
 		}
 	}
+}
+
+// delimiters are the separators ledgers are exported with: comma, and the
+// semicolon of spreadsheets in locales whose decimal mark is a comma, tab
+// and pipe.
+var delimiters = []rune{',', ';', '\t', '|'}
+
+// delimiter picks the separator that splits the header line into the most
+// fields (comma on a tie).
+func delimiter(header []byte) rune {
+	best, most := ',', 0
+	for _, d := range delimiters {
+		if n := bytes.Count(header, []byte(string(d))); n > most {
+			best, most = d, n
+		}
+	}
+	return best
 }

@@ -58,6 +58,7 @@ func sniffJSON(sample [][]byte) bool {
 
 func sniffHeader(line []byte) bool {
 	cr := csv.NewReader(bytes.NewReader(line))
+	cr.Comma = delimiter(line)
 	cr.LazyQuotes = true
 	cr.FieldsPerRecord = -1
 	rec, err := cr.Read()

@@ -272,7 +272,10 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		}
 		var raw string
 		auth := -1
-		for i := 2; i < len(e.fields); i++ {
+		// The credential is looked for in every field after the request, the
+		// referer and user agent included: formats that put
+		// "$http_authorization" before "$http_user_agent" exist.
+		for i := 0; i < len(e.fields); i++ {
 			value := unescape(e.fields[i].val)
 			if !e.fields[i].quoted {
 				// $http_authorization logged without quotes: "Bearer" and
@@ -306,12 +309,12 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		}
 		s = record.Sighting{
 			Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, ObservedAt: t,
-			Observer: observer, Principal: unescape(e.remoteUser), UserAgent: unescape(e.fields[1].val),
+			Observer: observer, Principal: unescape(e.remoteUser), UserAgent: userAgent(&e, auth),
 			Pos: pos,
 		}
 		var xff string
 		for i := 2; i < len(e.fields); i++ {
-			if i != auth && e.fields[i].quoted && isIPList(e.fields[i].val) {
+			if i != auth && i != uaField(&e, auth) && e.fields[i].quoted && isIPList(e.fields[i].val) {
 				xff = string(e.fields[i].val)
 				break
 			}
@@ -491,3 +494,25 @@ func isDate(s string) bool {
 // LineIndependent reports that lines carry no state from one to the next,
 // so a large input may be read in parts in parallel.
 func (Parser) LineIndependent() bool { return true }
+
+// uaField is the index of the user agent field: the second quoted field of
+// combined, or the first quoted field after the credential when the
+// credential took its place.
+func uaField(e *entry, auth int) int {
+	if auth != 1 {
+		return 1
+	}
+	for i := auth + 1; i < len(e.fields); i++ {
+		if e.fields[i].quoted && !isIPList(e.fields[i].val) {
+			return i
+		}
+	}
+	return -1
+}
+
+func userAgent(e *entry, auth int) string {
+	if i := uaField(e, auth); i >= 0 && i < len(e.fields) {
+		return unescape(e.fields[i].val)
+	}
+	return ""
+}

@@ -31,9 +31,6 @@ func TestHelperProcess(t *testing.T) {
 // file is loaded in one transaction, so a killed ingest leaves whole files
 // or none.
 func TestKillDuringIngest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
 	dir := t.TempDir()
 	cfg := incident.DefaultConfig()
 	cfg.Requests = 120000

@@ -3,6 +3,7 @@ package keycloak
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Berlin on machines without a zoneinfo database
 
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/parsers/record/recordtest"
@@ -35,7 +36,7 @@ func TestZoneFromEnvelope(t *testing.T) {
 	}
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
-		t.Skip("no tzdata")
+		t.Fatal(err)
 	}
 	opts.Location = berlin
 	c, _ = recordtest.Parse(Format, "kc.log", []byte(line), opts)

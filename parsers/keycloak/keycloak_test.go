@@ -278,27 +278,7 @@ func checkArrayInvariants(t *testing.T, data []byte) {
 	t.Helper()
 	Format.Sniff(bytes.Split(data, []byte("\n")))
 	c, _ := recordtest.Parse(Format, "fuzz.json", data, record.Options{})
-	maxLine := int64(bytes.Count(data, []byte("\n")) + 1)
-	check := func(kind string, p record.Position) {
-		if p.File != "fuzz.json" || p.Format != "keycloak" || p.Line < 1 || p.Line > maxLine {
-			t.Fatalf("%s with bad position %+v (input has %d lines)", kind, p, maxLine)
-		}
-	}
-	for _, i := range c.Issuances {
-		check("issuance", i.Pos)
-	}
-	for _, r := range c.Rejects {
-		check("reject", r.Pos)
-		if r.Reason == "" {
-			t.Fatalf("reject without reason at %v", r.Pos)
-		}
-	}
-	for _, ig := range c.Ignores {
-		check("ignore", ig.Pos)
-		if ig.Reason == "" {
-			t.Fatalf("ignore without reason at %v", ig.Pos)
-		}
-	}
+	recordtest.CheckRecords(t, c, "fuzz.json", Format.Name(), int64(bytes.Count(data, []byte("\n"))+1))
 	if len(c.Sightings) > 0 || c.Accounted() != c.Stats.Records {
 		t.Fatalf("accounting: read %d records, accounted %d (%d sightings)", c.Stats.Records, c.Accounted(), len(c.Sightings))
 	}

@@ -78,11 +78,7 @@ func unwrapDockerJSON(line []byte) ([]byte, time.Time, bool, bool) {
 // CRI (containerd, CRI-O; kubelet's files under /var/log/pods):
 // "2024-10-24T15:23:42.192345678Z stdout F message", P for a partial line.
 func unwrapCRI(line []byte) ([]byte, time.Time, bool, bool) {
-	ts, rest, ok := cutField(line)
-	if !ok {
-		return nil, time.Time{}, false, false
-	}
-	t, ok := parseRFC3339(ts)
+	rest, t, _, ok := unwrapTimestamp(line)
 	if !ok {
 		return nil, time.Time{}, false, false
 	}

@@ -173,32 +173,7 @@ func CheckInvariants(t *testing.T, f record.Format, data []byte) {
 	f.Sniff(lines)
 	c, _ := Parse(f, "fuzz.log", data, record.Options{})
 	maxLine := int64(bytes.Count(data, []byte("\n")) + 1)
-	check := func(kind string, p record.Position) {
-		if p.File != "fuzz.log" || p.Format != f.Name() || p.Line < 1 || p.Line > maxLine {
-			t.Fatalf("%s with bad position %+v (input has %d lines)", kind, p, maxLine)
-		}
-	}
-	for _, s := range c.Sightings {
-		check("sighting", s.Pos)
-		if s.Raw == "" && s.ArtifactID == "" {
-			t.Fatalf("sighting without artifact at %v", s.Pos)
-		}
-	}
-	for _, i := range c.Issuances {
-		check("issuance", i.Pos)
-	}
-	for _, r := range c.Rejects {
-		check("reject", r.Pos)
-		if r.Reason == "" {
-			t.Fatalf("reject without reason at %v", r.Pos)
-		}
-	}
-	for _, ig := range c.Ignores {
-		check("ignore", ig.Pos)
-		if ig.Reason == "" {
-			t.Fatalf("ignore without reason at %v", ig.Pos)
-		}
-	}
+	CheckRecords(t, c, "fuzz.log", f.Name(), maxLine)
 	for _, g := range c.Stats.SeqGaps {
 		if g.Line < 1 || g.Line > maxLine || g.Missing < 1 || g.Missing != g.Before-g.After-1 || g.Process == "" {
 			t.Fatalf("bad sequence gap %+v (input has %d lines)", g, maxLine)
@@ -231,6 +206,39 @@ func CheckInvariants(t *testing.T, f record.Format, data []byte) {
 	}
 	for _, ig := range c.Ignores {
 		once("ignore", ig.Pos)
+	}
+}
+
+// CheckRecords asserts what holds for every record a parse of file in
+// format emitted: a position inside the input's maxLine lines, a reason on
+// every reject and ignore, an artifact on every sighting.
+func CheckRecords(t *testing.T, c *Collector, file, format string, maxLine int64) {
+	t.Helper()
+	check := func(kind string, p record.Position) {
+		if p.File != file || p.Format != format || p.Line < 1 || p.Line > maxLine {
+			t.Fatalf("%s with bad position %+v (input has %d lines)", kind, p, maxLine)
+		}
+	}
+	for _, s := range c.Sightings {
+		check("sighting", s.Pos)
+		if s.Raw == "" && s.ArtifactID == "" {
+			t.Fatalf("sighting without artifact at %v", s.Pos)
+		}
+	}
+	for _, i := range c.Issuances {
+		check("issuance", i.Pos)
+	}
+	for _, r := range c.Rejects {
+		check("reject", r.Pos)
+		if r.Reason == "" {
+			t.Fatalf("reject without reason at %v", r.Pos)
+		}
+	}
+	for _, ig := range c.Ignores {
+		check("ignore", ig.Pos)
+		if ig.Reason == "" {
+			t.Fatalf("ignore without reason at %v", ig.Pos)
+		}
 	}
 }
 

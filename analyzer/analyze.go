@@ -262,20 +262,23 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	return runs, nil
 }
 
-// runRule runs one rule into rule_hits inside a savepoint-like transaction,
-// so that a failing rule leaves no partial hits.
+// runRule runs one rule into rule_hits in a single INSERT, so that a
+// failing rule leaves no partial hits.
 func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) (run RuleRun) {
 	start := time.Now()
 	run = RuleRun{Rule: r}
 	defer func() { run.Duration = time.Since(start) }()
 	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
+	// Planned once for its output columns; a query that does not plan fails
+	// below with the database's error.
+	cols, _ := queryColumns(ctx, conn, q)
 	// The rule's query is code from a rule file, not log data; it is wrapped,
 	// never interpolated with values.
 	wrapped := `INSERT INTO rule_hits SELECT ?, ?, ?, artifact_key::VARCHAR, reason::VARCHAR,
 		CASE WHEN lvl IN ('informational','low','medium','high','critical') THEN lvl ELSE ? END, cov::VARCHAR,
 		ev::STRUCT(file VARCHAR, line BIGINT)[]
-		FROM (SELECT *, ` + optionalColumn(ctx, conn, q, "level") + ` AS lvl, ` + optionalColumn(ctx, conn, q, "coverage") + ` AS cov, ` +
-		optionalColumn(ctx, conn, q, "evidence") + ` AS ev FROM (` + q + "\n" + `) rule_query)`
+		FROM (SELECT *, ` + optionalColumn(cols, "level") + ` AS lvl, ` + optionalColumn(cols, "coverage") + ` AS cov, ` +
+		optionalColumn(cols, "evidence") + ` AS ev FROM (` + q + "\n" + `) rule_query)`
 	res, err := conn.ExecContext(ctx, wrapped, r.ID, r.Title, r.Level, r.Level)
 	if err != nil {
 		run.Err = fmt.Errorf("%s: %w", r.Source, err)
@@ -286,18 +289,19 @@ func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) (run 
 	return run
 }
 
-// optionalColumn returns the expression that reads an optional output
-// column of a rule query: the column when the query has it, else NULL.
-func optionalColumn(ctx context.Context, conn *sql.Conn, q, col string) string {
+// queryColumns plans a rule query and returns its output columns.
+func queryColumns(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
 	rows, err := conn.QueryContext(ctx, "SELECT * FROM ("+q+"\n) LIMIT 0")
 	if err != nil {
-		return "NULL"
+		return nil, err
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return "NULL"
-	}
+	return rows.Columns()
+}
+
+// optionalColumn returns the expression that reads an optional output
+// column of a rule query: the column when the query has it, else NULL.
+func optionalColumn(cols []string, col string) string {
 	for _, c := range cols {
 		if strings.EqualFold(c, col) {
 			return "rule_query." + quoteIdent(c)

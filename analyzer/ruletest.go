@@ -215,15 +215,14 @@ func LintRule(ctx context.Context, r *rules.Rule) error {
 	if _, err := c.Analyze(ctx, nil, Settings{}); err != nil {
 		return err
 	}
-	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
-	rows, err := c.DB.QueryContext(ctx, "SELECT * FROM ("+q+"\n) LIMIT 0")
-	if err != nil {
-		return fmt.Errorf("query does not run: %w", err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+	conn, err := c.DB.Conn(ctx)
 	if err != nil {
 		return err
+	}
+	defer conn.Close()
+	cols, err := queryColumns(ctx, conn, strings.TrimRight(strings.TrimSpace(r.Query), ";"))
+	if err != nil {
+		return fmt.Errorf("query does not run: %w", err)
 	}
 	have := map[string]bool{}
 	for _, col := range cols {

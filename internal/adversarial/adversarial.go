@@ -133,6 +133,29 @@ type gen struct {
 
 func (g *gen) add(c Case) { g.cases = append(g.cases, c) }
 
+// lineFile builds a line-based corpus file, giving each case it holds the
+// file and the line it stands on.
+type lineFile struct {
+	g    *gen
+	name string
+	b    strings.Builder
+	n    int64 // lines so far
+}
+
+func (g *gen) lines(name string) *lineFile { return &lineFile{g: g, name: name} }
+
+// add appends line (ending in a newline) and records c, when named, at it.
+func (f *lineFile) add(line string, c Case) {
+	f.b.WriteString(line)
+	f.n++
+	if c.Name != "" {
+		c.File, c.Line = f.name, f.n
+		f.g.add(c)
+	}
+}
+
+func (f *lineFile) write() error { return f.g.write(f.name, []byte(f.b.String())) }
+
 func (g *gen) path(rel string) string { return filepath.Join(g.dir, filepath.FromSlash(rel)) }
 
 func (g *gen) write(rel string, data []byte) error {
@@ -436,17 +459,15 @@ func (g *gen) tokens() error {
 			must: "reject the line: a padded value is not JWT-shaped",
 			raw:  padded, reject: "bearer value is not a JWT"},
 	}
-	var b strings.Builder
+	f := g.lines(file)
 	for i, tk := range toks {
-		line := int64(i + 1)
-		b.WriteString(nginxLine(t0.Add(time.Duration(i)*time.Second), "", "GET /t/"+tk.name+" HTTP/1.1", "attack/1", "Bearer "+tk.raw))
-		c := Case{Name: tk.name, File: file, Line: line, What: tk.what, Must: tk.must, Reject: tk.reject}
+		c := Case{Name: tk.name, What: tk.what, Must: tk.must, Reject: tk.reject}
 		if tk.reject == "" {
 			c.Token, c.SigStatus, c.VerifyNote = ArtifactKey(tk.raw), tk.sig, tk.note
 		}
-		g.add(c)
+		f.add(nginxLine(t0.Add(time.Duration(i)*time.Second), "", "GET /t/"+tk.name+" HTTP/1.1", "attack/1", "Bearer "+tk.raw), c)
 	}
-	return g.write(file, []byte(b.String()))
+	return f.write()
 }
 
 // nonCanonical returns a base64url character with the same high bits as c
@@ -516,13 +537,11 @@ func (g *gen) nginxHostile() error {
 				Must:  "store the user agent verbatim (values reach SQL only as bound parameters or Arrow batches); every table stays",
 				Token: ArtifactKey(tok), SigStatus: "valid"}},
 	}
-	var b strings.Builder
-	for i, l := range lines {
-		b.WriteString(l.line)
-		l.c.File, l.c.Line = file, int64(i+1)
-		g.add(l.c)
+	f := g.lines(file)
+	for _, l := range lines {
+		f.add(l.line, l.c)
 	}
-	return g.write(file, []byte(b.String()))
+	return f.write()
 }
 
 // envoyHostile: escapes in authority, path and user agent; duplicate keys;
@@ -531,16 +550,8 @@ func (g *gen) envoyHostile() error {
 	const file = "logs/envoy/istio-proxy.log"
 	tok := g.rs256(`{"alg":"RS256","typ":"JWT"}`, claims("forged-envoy", "envoy-1", ""))
 	other := g.rs256(`{"alg":"RS256","typ":"JWT"}`, claims("forged-envoy-2", "envoy-2", ""))
-	var b strings.Builder
-	n := int64(0)
-	add := func(line string, c Case) {
-		b.WriteString(line)
-		n++
-		if c.Name != "" {
-			c.File, c.Line = file, n
-			g.add(c)
-		}
-	}
+	f := g.lines(file)
+	add := f.add
 	for i := range 8 { // detection looks at the first 8 lines
 		add(envoyLine(t0.Add(time.Duration(i)*time.Second), "api.example:443", "/healthz", "kube-probe/1.29", "-"), Case{})
 	}
@@ -559,7 +570,7 @@ func (g *gen) envoyHostile() error {
 		Case{Name: "envoy-deep-nesting", What: "100,000 nested '[' as a JSON value", Must: "reject it as invalid JSON without deep recursion", Reject: "invalid JSON"})
 	add(`{"start_time":"2026-03-04T10:00:15Z","response_code":200,"authority":"api.example","authorization":"Basic YWxhZGRpbjpvcGVuc2VzYW1l"}`+"\n",
 		Case{Name: "envoy-basic-auth", What: "a Basic credential", Must: "ignore it (\"no bearer token\")", Ignored: "no bearer token"})
-	return g.write(file, []byte(b.String()))
+	return f.write()
 }
 
 // jsonBearerHostile: escapes in the generic JSON format's service, user,
@@ -567,16 +578,8 @@ func (g *gen) envoyHostile() error {
 func (g *gen) jsonBearerHostile() error {
 	const file = "logs/app/audit.json.log"
 	tok := g.rs256(`{"alg":"RS256","typ":"JWT"}`, claims("forged-app", "app-1", ""))
-	var b strings.Builder
-	n := int64(0)
-	add := func(line string, c Case) {
-		b.WriteString(line)
-		n++
-		if c.Name != "" {
-			c.File, c.Line = file, n
-			g.add(c)
-		}
-	}
+	f := g.lines(file)
+	add := f.add
 	for i := range 2 { // detection needs a token among the first 8 lines
 		add(fmt.Sprintf(`{"time":"2026-03-04T10:00:0%dZ","service":"billing","user":"svc","token":"-","path":"/health"}`+"\n", i), Case{})
 	}
@@ -587,7 +590,7 @@ func (g *gen) jsonBearerHostile() error {
 	add(`{"time":"2026-03-04T10:00:11Z","token":"Bearer `+tok+`","token":"-"}`+"\n",
 		Case{Name: "json-bearer-duplicate-token", What: "two \"token\" keys, the second hiding the first",
 			Must: "reject the line", Reject: `duplicate key "token"`})
-	return g.write(file, []byte(b.String()))
+	return f.write()
 }
 
 // keycloakHostile: escapes in clientId and userId (JSON and text logging),
@@ -595,19 +598,11 @@ func (g *gen) jsonBearerHostile() error {
 // nesting.
 func (g *gen) keycloakHostile() error {
 	const file = "logs/keycloak/keycloak.log"
-	var b strings.Builder
-	n := int64(0)
-	add := func(line string, c Case) {
-		b.WriteString(line)
-		n++
-		if c.Name != "" {
-			c.File, c.Line = file, n
-			g.add(c)
-		}
-	}
+	f := g.lines(file)
+	add := f.add
 	jsonEvent := func(at time.Time, msg string) string {
 		return fmt.Sprintf(`{"timestamp":"%s","sequence":%d,"loggerName":"org.keycloak.events","level":"DEBUG","message":"%s","hostName":"kc-0"}`+"\n",
-			at.Format("2006-01-02T15:04:05.000Z"), n+1, msg)
+			at.Format("2006-01-02T15:04:05.000Z"), f.n+1, msg)
 	}
 	add(`{"timestamp":"2026-03-04T09:59:00.000Z","sequence":1,"loggerName":"io.quarkus","level":"INFO","message":"Keycloak started","hostName":"kc-0"}`+"\n",
 		Case{Name: "keycloak-startup", What: "a startup line of another logger", Must: "ignore it (\"not an event line\")", Ignored: "not an event line"})
@@ -624,23 +619,15 @@ func (g *gen) keycloakHostile() error {
 	add(`{"timestamp":"2026-03-04T10:00:03.000Z","loggerName":"org.keycloak.events","message":`+strings.Repeat("[", 100_000)+"\n",
 		Case{Name: "keycloak-deep-nesting", What: "an events-logger JSON line with 100,000 nested '['",
 			Must: "reject it as invalid JSON", Reject: "invalid JSON"})
-	return g.write(file, []byte(b.String()))
+	return f.write()
 }
 
 // ledgerHostile: escapes in subject, audience and id; invalid UTF-8; deep
 // nesting.
 func (g *gen) ledgerHostile() error {
 	const file = "logs/ledger/issued.jsonl"
-	var b strings.Builder
-	n := int64(0)
-	add := func(line string, c Case) {
-		b.WriteString(line)
-		n++
-		if c.Name != "" {
-			c.File, c.Line = file, n
-			g.add(c)
-		}
-	}
+	f := g.lines(file)
+	add := f.add
 	for i := range 3 {
 		add(fmt.Sprintf(`{"kind":"jwt","artifact_id":"led-%d","subject":"svc","audience":"payments","issued_at":"2026-03-04T09:0%d:00Z"}`+"\n", i, i), Case{})
 	}
@@ -652,5 +639,5 @@ func (g *gen) ledgerHostile() error {
 		Case{Name: "ledger-invalid-utf8", What: "invalid UTF-8 in subject", Must: "reject it", Reject: "invalid UTF-8"})
 	add(`{"kind":"jwt","artifact_id":`+strings.Repeat("[", 100_000)+"\n",
 		Case{Name: "ledger-deep-nesting", What: "100,000 nested '[' as a JSON value", Must: "reject it as invalid JSON", Reject: "invalid JSON"})
-	return g.write(file, []byte(b.String()))
+	return f.write()
 }

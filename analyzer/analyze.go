@@ -316,8 +316,15 @@ INSERT INTO findings
 SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.issuer, a.subject, a.signer_fp,
        st.first_seen, st.last_seen, coalesce(st.sightings, 0), coalesce(st.accepted, 0),
        coalesce(st.observers, []), coalesce(st.principals, []), coalesce(st.client_ips, []),
-       h.reason, coalesce(h.coverage, m.coverage), coalesce(h.evidence, st.evidence, []),
-       coalesce(t.status, 'open'), t.note, n.subject_name
+       h.reason || CASE WHEN coalesce(st.salvaged, 0) = 0 THEN ''
+                        ELSE '; salvaged from ' || st.salvaged || ' rejected line(s) ('
+                             || array_to_string(list_slice(st.salvage_reasons, 1, 3), '; ')
+                             || CASE WHEN len(st.salvage_reasons) > 3 THEN '; …' ELSE '' END || ')'
+                             || CASE WHEN st.ambiguous
+                                     THEN ': ambiguous, the line carried several tokens or a duplicated key, so which one the verifier checked is unknown'
+                                     ELSE '' END END,
+       coalesce(h.coverage, m.coverage), coalesce(h.evidence, st.evidence, []),
+       coalesce(t.status, 'open'), t.note, n.subject_name, coalesce(st.salvaged, 0), coalesce(st.ambiguous, false)
 FROM (SELECT DISTINCT ON (rule_id, artifact_key) * FROM rule_hits ORDER BY rule_id, artifact_key, reason) h
 LEFT JOIN artifacts a ON a.artifact_key = h.artifact_key
 LEFT JOIN artifact_stats st ON st.artifact_key = h.artifact_key

@@ -24,7 +24,7 @@ import (
 var schemaSQL string
 
 // SchemaVersion is bumped when the case schema changes incompatibly.
-const SchemaVersion = "2"
+const SchemaVersion = "3"
 
 // Case is an open case database.
 type Case struct {

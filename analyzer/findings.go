@@ -41,6 +41,12 @@ type Finding struct {
 	Evidence    []Evidence `json:"evidence"`
 	Status      string     `json:"status"`
 	Note        string     `json:"note,omitempty"`
+	// Salvaged counts the sightings that rest on lines the format rejected
+	// (a NUL byte in a user agent, a duplicated authorization key): the
+	// token was hunted from the raw line. Ambiguous says such a line carried
+	// several tokens or a duplicated key.
+	Salvaged  int64 `json:"salvaged"`
+	Ambiguous bool  `json:"ambiguous"`
 }
 
 // Findings returns the findings at or above minLevel ("" for all), most
@@ -55,7 +61,7 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 	rows, err := c.DB.QueryContext(ctx, `
 		SELECT rule_id, level, title, kind, artifact_key, artifact_id, issuer, subject, signer_fp,
 		       first_seen, last_seen, sightings, accepted, observers, principals, client_ips,
-		       reason, coverage, evidence, status, note, subject_name
+		       reason, coverage, evidence, status, note, subject_name, coalesce(salvaged, 0), coalesce(ambiguous, false)
 		FROM findings
 		WHERE list_position(?::VARCHAR[], level) - 1 >= ?
 		ORDER BY list_position(?::VARCHAR[], level) DESC, first_seen NULLS LAST, rule_id, artifact_key`,
@@ -72,7 +78,7 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 		var observers, principals, ips, evidence any
 		if err := rows.Scan(&f.RuleID, &f.Level, &f.Title, &kind, &f.ArtifactKey, &id, &iss, &sub, &fp,
 			&first, &last, &f.Sightings, &f.Accepted, &observers, &principals, &ips,
-			&f.Reason, &cov, &evidence, &f.Status, &note, &name); err != nil {
+			&f.Reason, &cov, &evidence, &f.Status, &note, &name, &f.Salvaged, &f.Ambiguous); err != nil {
 			return nil, err
 		}
 		f.Kind, f.ArtifactID, f.Issuer, f.Subject, f.SignerFP = kind.String, id.String, iss.String, sub.String, fp.String

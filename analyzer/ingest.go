@@ -48,6 +48,11 @@ type SourceResult struct {
 	Sightings   int64
 	Issuances   int64
 	Rejects     int64
+	// Salvaged counts the sightings salvaged from rejected records (a
+	// token in a line with a NUL byte, in a duplicated key); they are not
+	// in Sightings, since their records are counted in Rejects.
+	// SalvagedLines is how many rejected records gave at least one.
+	Salvaged, SalvagedLines int64
 	// RecordsRead is what the reader counted, independently of the format;
 	// it must equal Sightings + Issuances + Rejects + Ignored.
 	RecordsRead int64
@@ -331,6 +336,7 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		return res, ctx.Err()
 	}
 	res.Sightings, res.Issuances, res.Rejects = counts.Sightings, counts.Issuances, counts.Rejects
+	res.Salvaged, res.SalvagedLines = counts.Salvaged, counts.SalvagedLines
 	res.Ignored, res.IgnoredReasons, res.RecordsRead = counts.Ignored, counts.IgnoredReasons, stats.Records
 	if accounted := counts.Accounted(); accounted != stats.Records {
 		res.Mismatch = fmt.Sprintf("accounting mismatch: read %d, accounted %d", stats.Records, accounted)
@@ -405,14 +411,16 @@ func valueMarks(rows, cols int) string {
 }
 
 // safeParse runs a format's Parse and turns a panic into an error, so that a
-// format bug on hostile input costs one file, not the run.
+// format bug on hostile input costs one file, not the run. Every format's
+// rejects are salvaged (record.SalvageSink): a token in a line the format
+// could not read is still hunted.
 func safeParse(ctx context.Context, f record.Format, in *record.Input, sink record.Sink) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("parser %s failed: %v", f.Name(), p)
 		}
 	}()
-	return f.Parse(ctx, in, sink)
+	return f.Parse(ctx, in, record.SalvageSink(sink, f, in.Options))
 }
 
 // recordSource writes the sources row, in ld's transaction when given. An
@@ -440,11 +448,12 @@ func (c *Case) recordSource(ctx context.Context, ld *loader, r *SourceResult, st
 		reasons = []byte("{}")
 	}
 	q := `INSERT INTO sources (path, size, sha256, format, compression, records, sightings, issuances, rejects,
-		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons, sequence_gaps, envelope)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?)`
+		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons, sequence_gaps, envelope,
+		salvaged, salvaged_lines)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{r.Path, r.Size, r.SHA256, nullStr(r.Format), nullStr(r.Compression), r.Records(),
 		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText,
-		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps, nullStr(r.Envelope)}
+		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps, nullStr(r.Envelope), r.Salvaged, r.SalvagedLines}
 	if ld != nil {
 		return ld.exec(ctx, q, args...)
 	}

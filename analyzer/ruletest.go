@@ -190,6 +190,13 @@ func (c *Case) insertRow(ctx context.Context, table string, cols []string, row m
 		quoted[i] = quoteIdent(n)
 		marks[i] = "?"
 		args[i] = row[n]
+		if list, ok := row[n].([]any); ok { // a VARCHAR[] column (sig_flags)
+			strs := make([]string, len(list))
+			for j, v := range list {
+				strs[j] = fmt.Sprint(v)
+			}
+			args[i] = strs
+		}
 		if s, ok := row[n].(string); ok {
 			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 				args[i] = t.UTC()

@@ -33,7 +33,10 @@ type ArtifactRow struct {
 	IssuedAt, NotBefore, ExpiresAt                                           time.Time
 	Header, Claims                                                           string
 	SigStatus, SignerFP, VerifyNote                                          string
-	raw                                                                      string
+	// SigFlags are facts for rules (jwtcheck.Flag*: payload-not-json,
+	// padded-base64, alg-none, hmac-with-public-key, ...).
+	SigFlags []string
+	raw      string
 }
 
 var artifactsSchema = arrow.NewSchema([]arrow.Field{
@@ -42,6 +45,7 @@ var artifactsSchema = arrow.NewSchema([]arrow.Field{
 	strField("alg"), tsField("issued_at"), tsField("not_before"), tsField("expires_at"),
 	strField("header"), strField("claims"), strField("sig_status"), strField("signer_fp"),
 	strField("verify_note"),
+	{Name: "sig_flags", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
 }, nil)
 
 var artifactRawSchema = arrow.NewSchema([]arrow.Field{strField("artifact_key"), strField("raw")}, nil)
@@ -84,6 +88,7 @@ func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
 	row.Header, row.Claims = tok.HeaderJSON, tok.ClaimsJSON
 	res := jwtcheck.Verify(raw, tok, set)
 	row.SigStatus, row.SignerFP, row.VerifyNote = res.Status, res.SignerFP, record.Escape(res.Note)
+	row.SigFlags = res.Flags
 	return row
 }
 
@@ -180,6 +185,15 @@ func artifactBatches(rows []ArtifactRow) (arts, raws arrow.RecordBatch) {
 		appendTime(f[12], r.ExpiresAt)
 		for j, v := range []string{r.Header, r.Claims, r.SigStatus, r.SignerFP, r.VerifyNote} {
 			appendStr(f[13+j], v)
+		}
+		flags := f[18].(*array.ListBuilder)
+		if len(r.SigFlags) == 0 {
+			flags.AppendNull()
+		} else {
+			flags.Append(true)
+			for _, fl := range r.SigFlags {
+				flags.ValueBuilder().(*array.StringBuilder).Append(fl)
+			}
 		}
 		if r.raw != "" {
 			appendStr(rb.Field(0), r.ArtifactKey)

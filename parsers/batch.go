@@ -22,6 +22,7 @@ var (
 		str("artifact_key"), str("kind"), ts("observed_at"), str("source"), str("observer"),
 		str("principal"), str("client_ip"), str("client_net"), str("client_ip_hex"), str("user_agent"),
 		str("action"), str("outcome"), str("attrs"), str("src_file"), i64("src_line"), str("src_format"),
+		str("salvaged"), boolean("ambiguous"),
 	}, nil)
 
 	IssuancesSchema = arrow.NewSchema([]arrow.Field{
@@ -40,6 +41,9 @@ func str(name string) arrow.Field {
 }
 func i64(name string) arrow.Field {
 	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+}
+func boolean(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.FixedWidthTypes.Boolean, Nullable: true}
 }
 func ts(name string) arrow.Field { return arrow.Field{Name: name, Type: tsType, Nullable: true} }
 
@@ -73,6 +77,11 @@ const (
 // Counts are the records a Batcher received.
 type Counts struct {
 	Sightings, Issuances, Rejects int64
+	// Salvaged counts the sightings salvaged from rejected records (see
+	// record.SalvageSink); they are not in Sightings, since their records
+	// are counted in Rejects. SalvagedLines is how many rejected records
+	// gave at least one.
+	Salvaged, SalvagedLines int64
 	// Ignored counts the records read that carry nothing to hunt;
 	// IgnoredReasons splits them by reason (shared with the Batcher: do not
 	// modify it).
@@ -88,6 +97,8 @@ func (c *Counts) Merge(o Counts) {
 	c.Sightings += o.Sightings
 	c.Issuances += o.Issuances
 	c.Rejects += o.Rejects
+	c.Salvaged += o.Salvaged
+	c.SalvagedLines += o.SalvagedLines
 	c.Ignored += o.Ignored
 	if len(o.IgnoredReasons) > 0 {
 		m := make(map[string]int64, len(c.IgnoredReasons)+len(o.IgnoredReasons))
@@ -135,6 +146,7 @@ type Batcher struct {
 	nS, nI, nR                    int
 	counts                        Counts
 	err                           error
+	lastSalvaged                  record.Position // the record of the last salvaged sighting
 }
 
 // NewBatcher returns a batcher using the default memory allocator.
@@ -164,7 +176,8 @@ func (b *Batcher) seen(t time.Time) {
 	}
 }
 
-// Sighting implements record.Sink.
+// Sighting implements record.Sink. A salvaged sighting (s.Salvaged set) is
+// stored like any other but counted in Counts.Salvaged, not in Sightings.
 func (b *Batcher) Sighting(s *record.Sighting) {
 	var key string
 	if s.Raw != "" {
@@ -193,7 +206,18 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	putStr(f[13], s.Pos.File)
 	f[14].(*array.Int64Builder).Append(s.Pos.Line)
 	putStr(f[15], s.Pos.Format)
-	b.counts.Sightings++
+	putStr(f[16], record.Excerpt(s.Salvaged, MaxReason))
+	if s.Salvaged == "" {
+		f[17].(*array.BooleanBuilder).AppendNull()
+		b.counts.Sightings++
+	} else {
+		f[17].(*array.BooleanBuilder).Append(s.Ambiguous)
+		b.counts.Salvaged++
+		if s.Pos != b.lastSalvaged {
+			b.lastSalvaged = s.Pos
+			b.counts.SalvagedLines++
+		}
+	}
 	b.counts.LastLine = max(b.counts.LastLine, s.Pos.Line)
 	b.seen(s.ObservedAt)
 	if b.nS++; b.nS >= b.BatchRows {

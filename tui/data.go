@@ -86,6 +86,7 @@ type artifactRow struct {
 	kind, artifactID, issuer, subject, audience, azp, kid, alg string
 	issuedAt, notBefore, expiresAt                             sql.NullTime
 	header, claims, sigStatus, signerFP, verifyNote            string
+	flags                                                      []string // sig_flags
 }
 
 // keyRow is one row of the keys table.
@@ -105,6 +106,10 @@ type matchRow struct {
 type statsRow struct {
 	sightings, accepted         int64
 	firstAccepted, lastAccepted sql.NullTime
+	// salvaged sightings (from lines the format rejected) and why
+	salvaged       int64
+	ambiguous      bool
+	salvageReasons []string
 }
 
 // otherFinding is another rule's hit on the same artifact.
@@ -138,12 +143,13 @@ func queryDetail(ctx context.Context, db *sql.DB, id findingID) (*detailData, er
 	d := &detailData{}
 	var a artifactRow
 	var kind, aid, iss, sub, aud, azp, kid, alg, hdr, cl, sig, fp, note sql.NullString
+	var flags any
 	err := db.QueryRowContext(ctx, `
 		SELECT kind, artifact_id, issuer, subject, audience, azp, kid, alg,
-		       issued_at, not_before, expires_at, header, claims, sig_status, signer_fp, verify_note
+		       issued_at, not_before, expires_at, header, claims, sig_status, signer_fp, verify_note, coalesce(sig_flags, [])
 		FROM artifacts WHERE artifact_key = ? LIMIT 1`, id.key).Scan(
 		&kind, &aid, &iss, &sub, &aud, &azp, &kid, &alg,
-		&a.issuedAt, &a.notBefore, &a.expiresAt, &hdr, &cl, &sig, &fp, &note)
+		&a.issuedAt, &a.notBefore, &a.expiresAt, &hdr, &cl, &sig, &fp, &note, &flags)
 	switch {
 	case err == sql.ErrNoRows:
 		d.errs = append(d.errs, "the artifact is not in the artifacts table")
@@ -153,6 +159,7 @@ func queryDetail(ctx context.Context, db *sql.DB, id findingID) (*detailData, er
 		a.kind, a.artifactID, a.issuer, a.subject, a.audience, a.azp, a.kid, a.alg =
 			kind.String, aid.String, iss.String, sub.String, aud.String, azp.String, kid.String, alg.String
 		a.header, a.claims, a.sigStatus, a.signerFP, a.verifyNote = hdr.String, cl.String, sig.String, fp.String, note.String
+		a.flags = anyStrings(flags)
 		d.artifact = &a
 	}
 
@@ -191,9 +198,13 @@ func queryDetail(ctx context.Context, db *sql.DB, id findingID) (*detailData, er
 	}
 
 	var st statsRow
+	var reasons any
 	err = db.QueryRowContext(ctx, `
-		SELECT sightings, accepted, first_accepted, last_accepted
-		FROM artifact_stats WHERE artifact_key = ? LIMIT 1`, id.key).Scan(&st.sightings, &st.accepted, &st.firstAccepted, &st.lastAccepted)
+		SELECT sightings, accepted, first_accepted, last_accepted, coalesce(salvaged, 0), coalesce(ambiguous, false),
+		       coalesce(salvage_reasons, [])
+		FROM artifact_stats WHERE artifact_key = ? LIMIT 1`, id.key).Scan(&st.sightings, &st.accepted, &st.firstAccepted, &st.lastAccepted,
+		&st.salvaged, &st.ambiguous, &reasons)
+	st.salvageReasons = anyStrings(reasons)
 	if err == nil {
 		d.stats = &st
 	} else if err != sql.ErrNoRows {
@@ -493,4 +504,16 @@ func countInto(dst *[]countRow) func(*sql.Rows) error {
 		*dst = append(*dst, c)
 		return nil
 	}
+}
+
+// anyStrings is a DuckDB VARCHAR[] as scanned into an any.
+func anyStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -749,3 +749,37 @@ func TestRunQuits(t *testing.T) {
 	}
 	pw.Close()
 }
+
+// A finding whose token was salvaged from rejected lines says so: the seen
+// column is marked, the detail names the reject reasons and the ambiguity,
+// and the verification shows the token's flags.
+func TestSalvagedEvidenceIsMarked(t *testing.T) {
+	c, _ := openDemoCase(t)
+	target := pickForged(t, c)
+	ctx := context.Background()
+	for _, q := range []string{
+		`UPDATE findings SET salvaged = 2, ambiguous = true WHERE artifact_key = ?`,
+		`UPDATE artifact_stats SET salvaged = 2, ambiguous = true, salvage_reasons = ['duplicate key "Authorization"', 'NUL byte in line'] WHERE artifact_key = ?`,
+		`UPDATE artifacts SET sig_flags = ['padded-base64', 'payload-not-json'] WHERE artifact_key = ?`,
+	} {
+		if _, err := c.DB.ExecContext(ctx, q, target.ArtifactKey); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	d := newDriver(t, c, 120, 40)
+	d.press("/")
+	d.typeText(target.ArtifactID)
+	d.press("enter")
+	list := d.screen()
+	if !strings.Contains(list, " s?") {
+		t.Errorf("the findings list does not mark the salvaged, ambiguous finding:\n%s", list)
+	}
+	d.press("enter")
+	detail := d.scrollAll()
+	for _, want := range []string{"salvaged", `duplicate key "Authorization"`, "NUL byte in line", "AMBIGUOUS",
+		"padded-base64, payload-not-json"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("the detail does not show %q:\n%s", want, detail)
+		}
+	}
+}

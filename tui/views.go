@@ -175,6 +175,19 @@ func (m Model) findingsColumns() []column {
 	return cols
 }
 
+// seenCell is the sightings count, marked "s" when some rest on lines the
+// format rejected (salvaged) and "s?" when such a line was ambiguous.
+func seenCell(f analyzer.Finding) string {
+	n := strconv.FormatInt(f.Sightings, 10)
+	switch {
+	case f.Ambiguous:
+		return n + " s?"
+	case f.Salvaged > 0:
+		return n + " s"
+	}
+	return n
+}
+
 // subjectOf is the subject as an analyst reads it: the name from the claims
 // (preferred_username, upn, email) when there is one, else the sub.
 func subjectOf(f analyzer.Finding) string {
@@ -223,7 +236,7 @@ func (m Model) findingsLines() []string {
 		}
 		return []string{clean(lvl), clean(f.RuleID), clean(f.Kind), clean(orDash(subjectOf(f))), orDash(actedAs(f)),
 			fmtTime(f.FirstSeen, tl), fmtTime(f.LastSeen, tl),
-			strconv.FormatInt(f.Sightings, 10), strconv.FormatInt(f.Accepted, 10), status}
+			seenCell(f), strconv.FormatInt(f.Accepted, 10), status}
 	}
 	end := min(m.offset+m.tableRows(), len(m.rows))
 	cells := make(map[int][]string, end-m.offset)
@@ -328,6 +341,9 @@ func (m Model) detailLines() []string {
 		if a.verifyNote != "" {
 			add(kv(st, "note", clean(a.verifyNote), w)...)
 		}
+		if len(a.flags) > 0 {
+			add(kv(st, "flags", cleanList(a.flags), w)...)
+		}
 	} else {
 		add(kv(st, "sig_status", "unknown (artifact not recorded)", w)...)
 	}
@@ -376,6 +392,14 @@ func (m Model) detailLines() []string {
 		seen += ", first accepted " + fmtNullTime(s.firstAccepted, timeFull) + ", last " + fmtNullTime(s.lastAccepted, timeFull)
 	}
 	add(kv(st, "count", seen, w)...)
+	if s := d.stats; s != nil && s.salvaged > 0 {
+		what := fmt.Sprintf("%d from lines the format rejected (the token was hunted from the raw line): %s",
+			s.salvaged, strings.Join(cleanEach(s.salvageReasons), "; "))
+		if s.ambiguous {
+			what += "; AMBIGUOUS: a line carried several tokens or a duplicated key, which one the verifier checked is unknown"
+		}
+		add(kv(st, "salvaged", what, w)...)
+	}
 	add(kv(st, "observers", cleanList(f.Observers), w)...)
 	add(kv(st, "principals", cleanList(f.Principals), w)...)
 	add(kv(st, "client ips", cleanList(f.ClientIPs), w)...)
@@ -458,11 +482,16 @@ func cleanList(xs []string) string {
 	if len(xs) == 0 {
 		return "-"
 	}
+	return strings.Join(cleanEach(xs), ", ")
+}
+
+// cleanEach escapes each of xs.
+func cleanEach(xs []string) []string {
 	cs := make([]string, len(xs))
 	for i, x := range xs {
 		cs[i] = clean(x)
 	}
-	return strings.Join(cs, ", ")
+	return cs
 }
 
 // prettyJSON indents a JSON document and escapes each line; text that is
@@ -806,6 +835,7 @@ func (m Model) helpLines() []string {
 		return strings.Join(parts, "\n\n")
 	}
 	left, right := block(secs[:1]), block(secs[1:])
+	right += "\n\n" + m.st.faint.Render("marks: ✎ note, s salvaged, s? ambiguous")
 	box := m.st.box.Render(lipgloss.JoinHorizontal(lipgloss.Top, left, "   ", right))
 	if lipgloss.Width(box) > m.width || lipgloss.Height(box) > m.bodyHeight() && m.width >= 2*lipgloss.Width(box) {
 		box = m.st.box.Render(left + "\n\n" + right)

@@ -32,6 +32,20 @@ const (
 // ErrJWE is returned by Decode for a five-segment (encrypted) token.
 var ErrJWE = errors.New("encrypted token (JWE) not supported")
 
+// Flags are facts about a token that rules test (artifacts.sig_flags),
+// never prose. A flagged token is still verified over the bytes as
+// presented: what the key signed is evidence whatever its encoding says.
+const (
+	FlagPadded         = "padded-base64"        // a segment ends in "=" padding (AWS ALB's x-amzn-oidc-data does)
+	FlagNonCanonical   = "non-canonical-base64" // a segment's unused trailing bits are not zero
+	FlagPayloadNotJSON = "payload-not-json"     // the payload is not a JSON object (JOSE examples, webhooks, detached content)
+	FlagDetached       = "detached-payload"     // empty payload: the signature covers content not in the token
+	FlagAlgCase        = "alg-case"             // alg spelled in another case than registered ("rs256")
+	FlagAlgNone        = "alg-none"             // unsecured token
+	FlagAlgConfusion   = "hmac-with-public-key" // HMAC keyed with a given public key
+	FlagDuplicateKey   = "duplicate-key"        // a header or claim key given twice
+)
+
 // Token is a decoded, unverified JWT (JWS compact serialization).
 type Token struct {
 	Alg, Kid, Typ string
@@ -46,6 +60,10 @@ type Token struct {
 	NotBefore     time.Time
 	ExpiresAt     time.Time
 	Crit          []string // the "crit" header's strings; see Verify
+	// Payload is the decoded payload when it is not a JSON object (then
+	// ClaimsJSON is "" and Flags has FlagPayloadNotJSON); nil otherwise.
+	Payload []byte
+	Flags   []string // Flag* facts, in the order found, each once
 
 	raw          string
 	signingInput string   // header "." payload, as sent
@@ -59,10 +77,14 @@ var parsers fastjson.ParserPool
 // Decode decodes a compact JWS without verifying it. It returns an error
 // (and no Token) when nothing trustworthy can be decoded: more than
 // MaxTokenSize bytes, a header over MaxHeaderSize, not three segments (ErrJWE
-// for five), bad base64url, a header or payload that is not a JSON object.
-// A token that decodes but is ambiguous (a duplicated alg, kid, typ or crit
-// header) is returned without error; Verify then reports it malformed.
-// Decode never panics.
+// for five), a segment that is not base64url at all, a header that is not a
+// JSON object. A payload that is not a JSON object is kept (Payload,
+// FlagPayloadNotJSON) and the token verified like any other: the JOSE
+// specifications' own examples, webhook and detached signatures sign other
+// content. Lenient encodings some verifiers accept (padding, non-canonical
+// trailing bits) decode with a flag. A token that decodes but is ambiguous
+// (a duplicated alg, kid, typ or crit header) is returned without error;
+// Verify then reports it malformed. Decode never panics.
 func Decode(raw string) (*Token, error) {
 	if len(raw) > MaxTokenSize {
 		return nil, fmt.Errorf("token of %d bytes is larger than %d KiB", len(raw), MaxTokenSize>>10)
@@ -82,32 +104,50 @@ func Decode(raw string) (*Token, error) {
 	tok := &Token{raw: raw, signingInput: raw[:len(h)+1+len(p)]}
 	var (
 		header, payload []byte
-		padded          [3]bool
+		lenient         segmentFlags
 		err             error
 	)
-	header, padded[0], err = decodeSegment(h)
+	header, err = decodeSegment(h, &lenient)
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	if len(header) > MaxHeaderSize {
 		return nil, fmt.Errorf("header is larger than %d KiB", MaxHeaderSize>>10)
 	}
-	payload, padded[1], err = decodeSegment(p)
+	payload, err = decodeSegment(p, &lenient)
 	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	tok.sig, padded[2], err = decodeSegment(s)
+	tok.sig, err = decodeSegment(s, &lenient)
 	if err != nil {
 		return nil, fmt.Errorf("signature: %w", err)
 	}
-	if padded[0] || padded[1] || padded[2] {
+	if lenient.padded {
+		tok.flag(FlagPadded)
 		tok.note("padded base64url (not the canonical JWT encoding)")
+	}
+	if lenient.nonCanonical {
+		tok.flag(FlagNonCanonical)
+		tok.note("non-canonical base64url (trailing bits set)")
 	}
 	if tok.HeaderJSON, err = tok.compact("header", header); err != nil {
 		return nil, err
 	}
-	if tok.ClaimsJSON, err = tok.compact("payload", payload); err != nil {
-		return nil, err
+	var claimsErr error
+	switch {
+	case len(payload) == 0:
+		tok.flag(FlagDetached)
+		tok.note("empty payload (detached content: the signature covers content not in the token)")
+	default:
+		if tok.ClaimsJSON, claimsErr = tok.compact("payload", payload); claimsErr == nil && !isObject(tok.ClaimsJSON) {
+			claimsErr = errors.New("payload: not a JSON object")
+		}
+		if claimsErr != nil {
+			tok.ClaimsJSON = ""
+			tok.Payload = payload
+			tok.flag(FlagPayloadNotJSON)
+			tok.note(fmt.Sprintf("payload is not a JSON object (%d bytes): verified as signed content, no claims", len(payload)))
+		}
 	}
 
 	jp := parsers.Get()
@@ -117,13 +157,34 @@ func Decode(raw string) (*Token, error) {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	tok.readHeader(obj)
-	obj, err = parseObject(jp, tok.ClaimsJSON)
-	if err != nil {
-		return nil, fmt.Errorf("payload: %w", err)
+	if tok.ClaimsJSON != "" {
+		if obj, err = parseObject(jp, tok.ClaimsJSON); err != nil {
+			// Valid JSON fastjson will not read (nested too deep): signed
+			// content all the same.
+			tok.Payload, tok.ClaimsJSON = payload, ""
+			tok.flag(FlagPayloadNotJSON)
+			tok.note("payload could not be read as claims: " + truncate(err.Error()))
+		} else {
+			tok.readClaims(obj)
+		}
 	}
-	tok.readClaims(obj)
 	return tok, nil
 }
+
+// isObject reports whether compact JSON text is an object.
+func isObject(s string) bool { return len(s) > 0 && s[0] == '{' }
+
+func (t *Token) flag(f string) {
+	for _, have := range t.Flags {
+		if have == f {
+			return
+		}
+	}
+	t.Flags = append(t.Flags, f)
+}
+
+// segmentFlags collects the lenient encodings met while decoding segments.
+type segmentFlags struct{ padded, nonCanonical bool }
 
 // maxNotes bounds the notes of one token (a payload can repeat a key
 // thousands of times).
@@ -138,32 +199,33 @@ func (t *Token) note(s string) {
 	}
 }
 
-// decodeSegment decodes strict base64url, unpadded or (reported) padded.
+// decodeSegment decodes base64url: unpadded and canonical, or (flagged in
+// f) padded or with non-zero trailing bits, as lenient verifiers accept.
 // Go's decoder skips CR and LF; a token must not contain them, nor the
 // standard alphabet's + and /.
-func decodeSegment(s string) (b []byte, padded bool, err error) {
+func decodeSegment(s string, f *segmentFlags) ([]byte, error) {
 	body := strings.TrimRight(s, "=")
 	if pad := len(s) - len(body); pad > 0 {
 		if pad > 2 || len(s)%4 != 0 {
-			return nil, false, errors.New("bad base64url padding")
+			return nil, errors.New("bad base64url padding")
 		}
-		padded = true
+		f.padded = true
 	}
 	for i := 0; i < len(body); i++ {
 		c := body[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return nil, false, fmt.Errorf("character %q at offset %d is not base64url", c, i)
+			return nil, fmt.Errorf("character %q at offset %d is not base64url", c, i)
 		}
 	}
-	enc := base64.RawURLEncoding.Strict()
-	if padded {
-		enc = base64.URLEncoding.Strict()
+	b, err := base64.RawURLEncoding.Strict().DecodeString(body)
+	if err == nil {
+		return b, nil
 	}
-	b, err = enc.DecodeString(s)
-	if err != nil {
-		return nil, false, fmt.Errorf("bad base64url: %w", err)
+	if b, lerr := base64.RawURLEncoding.DecodeString(body); lerr == nil {
+		f.nonCanonical = true
+		return b, nil
 	}
-	return b, padded, nil
+	return nil, fmt.Errorf("bad base64url: %w", err)
 }
 
 // compact validates data as JSON and returns it compacted; invalid UTF-8 is
@@ -225,6 +287,7 @@ func (t *Token) readHeader(obj *fastjson.Object) {
 			default:
 				t.note("duplicate header key " + quote(key))
 			}
+			t.flag(FlagDuplicateKey)
 		}
 		switch key {
 		case "alg":
@@ -256,6 +319,7 @@ func (t *Token) readClaims(obj *fastjson.Object) {
 		key := string(k)
 		if seen.dup(k) {
 			t.note("duplicate claim " + quote(key))
+			t.flag(FlagDuplicateKey)
 		}
 		switch key {
 		case "iss":

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -186,17 +187,18 @@ func TestVerify(t *testing.T) {
 
 		{"huge header", mint(t, "HS256", `{"alg":"HS256","x":"`+strings.Repeat("a", 9000)+`"}`, claims, f.hmac), StatusMalformed, nil, "header is larger than 8 KiB"},
 		{"huge token", mint(t, "HS256", hdr("HS256", ""), `{"x":"`+strings.Repeat("a", 70000)+`"}`, f.hmac), StatusMalformed, nil, "larger than 64 KiB"},
-		{"non-canonical base64", nonCanonical, StatusMalformed, nil, "signature: bad base64url"},
+		{"non-canonical base64 is verified as presented", nonCanonical, StatusValid, f.rsaKey, "non-canonical base64url"},
 		{"standard base64 alphabet", "eyJ+" + rsaSig[4:], StatusMalformed, nil, `header: character '+'`},
 		{"newline inside", rsaSig[:10] + "\n" + rsaSig[10:], StatusMalformed, nil, `character '\n'`},
 		{"two segments", "eyJhbGciOiJIUzI1NiJ9.e30", StatusMalformed, nil, "token has 2 segments, want 3"},
 		{"JWE", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d", StatusMalformed, nil, "encrypted token (JWE) not supported"},
 		{"unknown alg", mint(t, "RS256", `{"alg":"ES256K"}`, claims, f.rsa), StatusMalformed, nil, `unsupported alg "ES256K"`},
-		{"alg case matters", mint(t, "RS256", `{"alg":"rs256"}`, claims, f.rsa), StatusMalformed, nil, `unsupported alg "rs256"`},
+		{"alg in another case is verified and flagged", mint(t, "RS256", `{"alg":"rs256"}`, claims, f.rsa), StatusValid, f.rsaKey, `alg "rs256" is not the registered spelling (verified as RS256)`},
+		{"alg in another case, wrong key", mint(t, "RS256", `{"alg":"Rs256"}`, claims, f.rsaOther), StatusUnknownKey, nil, `not the registered spelling`},
 		{"no alg", mint(t, "RS256", `{"typ":"JWT"}`, claims, f.rsa), StatusMalformed, nil, `header has no "alg"`},
 		{"alg not a string", mint(t, "RS256", `{"alg":256}`, claims, f.rsa), StatusMalformed, nil, "alg is not a string"},
-		{"payload not JSON", mint(t, "RS256", hdr("RS256", ""), `hello`, f.rsa), StatusMalformed, nil, "payload is not JSON"},
-		{"payload an array", mint(t, "RS256", hdr("RS256", ""), `[1]`, f.rsa), StatusMalformed, nil, "payload: not a JSON object"},
+		{"payload not JSON is signed content", mint(t, "RS256", hdr("RS256", ""), `hello`, f.rsa), StatusValid, f.rsaKey, "payload is not a JSON object (5 bytes)"},
+		{"payload an array", mint(t, "RS256", hdr("RS256", ""), `[1]`, f.rsa), StatusValid, f.rsaKey, "payload is not a JSON object"},
 		{"header trailing garbage", mint(t, "RS256", `{"alg":"RS256"}x`, claims, f.rsa), StatusMalformed, nil, "header is not JSON"},
 	}
 	for _, tt := range tests {
@@ -216,7 +218,7 @@ func TestVerify(t *testing.T) {
 			if tt.note == "" && r.Note != "" {
 				t.Errorf("unexpected note %q", r.Note)
 			}
-			if r.Status == StatusValid {
+			if r.Status == StatusValid && !slices.Contains(r.Flags, FlagPayloadNotJSON) && !slices.Contains(r.Flags, FlagAlgCase) {
 				// The same verdict as golang-jwt's own Parse with claims validation off.
 				_, err := jwt.Parse(tt.token, func(*jwt.Token) (any, error) {
 					if tt.signer.Type == keys.TypeHMAC {
@@ -228,7 +230,7 @@ func TestVerify(t *testing.T) {
 					t.Errorf("jwt.Parse disagrees: %v", err)
 				}
 			}
-			if r2 := Verify(tt.token, nil, f.set); r2 != r {
+			if r2 := Verify(tt.token, nil, f.set); !reflect.DeepEqual(r2, r) {
 				t.Errorf("Verify without a decoded token = %+v, want %+v", r2, r)
 			}
 		})
@@ -438,5 +440,68 @@ func BenchmarkDecode(b *testing.B) {
 		if _, err := Decode(raw); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// What the key signed is evidence whatever it says: JWS whose payload is not
+// JSON (RFC 7520's own examples sign a line of prose; webhooks sign raw
+// bodies) and tokens in the lenient encodings some verifiers accept are
+// verified over the bytes as presented and flagged, never discarded.
+func TestVerifyFlaggedButVerified(t *testing.T) {
+	f := getFixture(t)
+	prose := "It\u2019s a dangerous business, Frodo, going out your door." // RFC 7520, section 4
+	padSeg := func(b []byte) string { return base64.URLEncoding.EncodeToString(b) }
+	// AWS ALB's x-amzn-oidc-data: every segment padded, ES256.
+	albHeader, albClaims := padSeg([]byte(hdr("ES256", "ec-256"))), padSeg([]byte(claims))
+	albSig, err := jwt.SigningMethodES256.Sign(albHeader+"."+albClaims, f.p256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alb := albHeader + "." + albClaims + "." + padSeg(albSig)
+	tests := []struct {
+		name, token string
+		signer      *keys.Key
+		flags       []string
+	}{
+		{"RS256 prose", mint(t, "RS256", hdr("RS256", ""), prose, f.rsa), f.rsaKey, []string{FlagPayloadNotJSON}},
+		{"PS384 binary", mint(t, "PS384", hdr("PS384", ""), "\x00\x01\xfe\xff", f.rsa), f.rsaKey, []string{FlagPayloadNotJSON}},
+		{"ES512 webhook body", mint(t, "ES512", hdr("ES512", ""), "event=push&ref=main", f.p521), f.p521Key, []string{FlagPayloadNotJSON}},
+		{"EdDSA JSON string", mint(t, "EdDSA", hdr("EdDSA", ""), `"just a string"`, f.ed), f.edKey, []string{FlagPayloadNotJSON}},
+		{"HS256 number", mint(t, "HS256", hdr("HS256", ""), "42", f.hmac), f.hmacKey, []string{FlagPayloadNotJSON}},
+		{"ALB padded ES256", alb, f.p256Key, []string{FlagPadded}},
+		{"alg case", mint(t, "ES256", `{"alg":"es256"}`, claims, f.p256), f.p256Key, []string{FlagAlgCase}},
+		{"alg case and prose", mint(t, "EdDSA", `{"alg":"EDDSA"}`, prose, f.ed), f.edKey, []string{FlagPayloadNotJSON, FlagAlgCase}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := Decode(tt.token)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			r := Verify(tt.token, tok, f.set)
+			if r.Status != StatusValid || r.SignerFP != tt.signer.FP {
+				t.Fatalf("Verify = %+v, want valid by %s", r, tt.signer.FP[:12])
+			}
+			if !reflect.DeepEqual(r.Flags, tt.flags) {
+				t.Errorf("flags = %q, want %q", r.Flags, tt.flags)
+			}
+			if slices.Contains(tt.flags, FlagPayloadNotJSON) && (tok.ClaimsJSON != "" || len(tok.Payload) == 0) {
+				t.Errorf("claims %q, payload %q: a non-JSON payload is kept as payload, not claims", tok.ClaimsJSON, tok.Payload)
+			}
+		})
+	}
+	// The same content under a key nobody gave is unknown-key, still flagged.
+	other := mint(t, "RS256", hdr("RS256", ""), prose, f.rsaOther)
+	if r := Verify(other, nil, f.set); r.Status != StatusUnknownKey || !slices.Contains(r.Flags, FlagPayloadNotJSON) {
+		t.Errorf("foreign key: %+v", r)
+	}
+	// Unsigned and confused tokens carry their flag for rules.
+	none := b64([]byte(`{"alg":"none"}`)) + "." + b64([]byte(claims)) + "."
+	if r := Verify(none, nil, f.set); !slices.Contains(r.Flags, FlagAlgNone) {
+		t.Errorf("alg none flags %q", r.Flags)
+	}
+	confused := mint(t, "HS256", hdr("HS256", ""), claims, f.rsaPEM)
+	if r := Verify(confused, nil, f.set); !slices.Contains(r.Flags, FlagAlgConfusion) {
+		t.Errorf("confusion flags %q", r.Flags)
 	}
 }

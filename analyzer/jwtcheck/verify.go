@@ -21,8 +21,9 @@ const (
 // Result is the verdict on one token.
 type Result struct {
 	Status   string
-	SignerFP string // FP of the verifying key; set only when Status is StatusValid
-	Note     string // why, for people; "; "-separated when several things are worth saying
+	SignerFP string   // FP of the verifying key; set only when Status is StatusValid
+	Note     string   // why, for people; "; "-separated when several things are worth saying
+	Flags    []string // Flag* facts for rules: the token's own and the verdict's
 }
 
 // method is a signing algorithm and the key type that can verify it.
@@ -69,6 +70,9 @@ func Verify(raw string, tok *Token, set []*keys.Key) Result {
 		}
 	}
 	r := verify(tok, set)
+	if len(tok.Flags) > 0 {
+		r.Flags = append(append([]string{}, tok.Flags...), r.Flags...)
+	}
 	if len(tok.notes) > 0 {
 		notes := append([]string{}, tok.notes...)
 		if r.Note != "" {
@@ -84,9 +88,21 @@ func verify(tok *Token, set []*keys.Key) Result {
 		return Result{Status: StatusMalformed, Note: tok.problem}
 	}
 	if strings.EqualFold(tok.Alg, "none") {
-		return Result{Status: StatusInvalid, Note: "alg none (unsigned token)"}
+		return Result{Status: StatusInvalid, Note: "alg none (unsigned token)", Flags: []string{FlagAlgNone}}
 	}
 	m, ok := methods[tok.Alg]
+	var flags []string
+	if !ok {
+		// Some verifiers look algorithms up in any case: verify as they
+		// would, and flag it.
+		for name, cand := range methods {
+			if strings.EqualFold(name, tok.Alg) {
+				m, ok = cand, true
+				flags = append(flags, FlagAlgCase)
+				break
+			}
+		}
+	}
 	if !ok {
 		if tok.Alg == "" {
 			return Result{Status: StatusMalformed, Note: `header has no "alg"`}
@@ -130,11 +146,15 @@ func verify(tok *Token, set []*keys.Key) Result {
 	}
 	if m.keyType == keys.TypeHMAC && (signer == nil || isPublicEncoding(signer.Secret, set)) {
 		if k := confusionKey(tok, m, set); k != nil {
-			return Result{Status: StatusInvalid, Note: fmt.Sprintf("alg-confusion: %s keyed with the public key %s", tok.Alg, shortFP(k.FP))}
+			return Result{Status: StatusInvalid, Note: fmt.Sprintf("alg-confusion: %s keyed with the public key %s", tok.Alg, shortFP(k.FP)),
+				Flags: append(flags, FlagAlgConfusion)}
 		}
 	}
+	if flags != nil {
+		tok.note(fmt.Sprintf("alg %s is not the registered spelling (verified as %s)", quote(tok.Alg), m.jwt.Alg()))
+	}
 	if signer != nil {
-		r := Result{Status: StatusValid, SignerFP: signer.FP}
+		r := Result{Status: StatusValid, SignerFP: signer.FP, Flags: flags}
 		if named, _ := namedKey(tok, m, set); named != nil && named != signer {
 			r.Note = "verified by a key other than the one kid names"
 		}
@@ -153,6 +173,7 @@ func verify(tok *Token, set []*keys.Key) Result {
 	default:
 		r = Result{Status: StatusUnknownKey, Note: "no given key verifies it"}
 	}
+	r.Flags = flags
 	if len(weak) > 0 {
 		r.Note += fmt.Sprintf("; RSA key %s is under 1024 bits and Go refuses to verify with it (GODEBUG=rsa1024min=0 allows it)", strings.Join(weak, ", "))
 	}

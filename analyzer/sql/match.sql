@@ -32,7 +32,11 @@ SELECT s.artifact_key,
        -- the first 20 sightings in time (min_by with n is much cheaper than
        -- sorting every sighting into a list and slicing it)
        min_by({'file': s.src_file, 'line': s.src_line},
-              (coalesce(s.observed_at, '9999-12-31'::TIMESTAMP), s.src_file, s.src_line), 20) AS evidence
+              (coalesce(s.observed_at, '9999-12-31'::TIMESTAMP), s.src_file, s.src_line), 20) AS evidence,
+       -- sightings salvaged from lines the format rejected, and why they were
+       count(*) FILTER (WHERE s.salvaged IS NOT NULL) AS salvaged,
+       coalesce(bool_or(s.ambiguous), false) AS ambiguous,
+       list(DISTINCT s.salvaged ORDER BY s.salvaged) FILTER (WHERE s.salvaged IS NOT NULL) AS salvage_reasons
 FROM sightings s LEFT JOIN artifacts a USING (artifact_key)
 LEFT JOIN artifact_names n USING (artifact_key)
 GROUP BY s.artifact_key;

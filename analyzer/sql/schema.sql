@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS sources (
     ignored         BIGINT,  -- records read that carry nothing to hunt (no token, an event that issues nothing)
     ignored_reasons VARCHAR, -- JSON object: reason -> count
     sequence_gaps   BIGINT,  -- holes in the file's own record numbering (at most 10000 stored in sequence_gaps)
-    envelope        VARCHAR  -- line envelope unwrapped: journald/syslog, cri, docker-json, timestamp; NULL for none
+    envelope        VARCHAR, -- line envelope unwrapped: journald/syslog, cri, docker-json, timestamp; NULL for none
+    salvaged        BIGINT,  -- sightings salvaged from rejected records (not counted in sightings)
+    salvaged_lines  BIGINT   -- rejected records that gave at least one
 );
 
 CREATE TABLE IF NOT EXISTS sightings (
@@ -55,7 +57,9 @@ CREATE TABLE IF NOT EXISTS sightings (
     attrs        VARCHAR,
     src_file     VARCHAR,
     src_line     BIGINT,
-    src_format   VARCHAR
+    src_format   VARCHAR,
+    salvaged     VARCHAR,   -- reject reason of the line the token was salvaged from; NULL for a parsed line
+    ambiguous    BOOLEAN    -- salvaged from a line with several tokens or a duplicated key
 );
 
 CREATE TABLE IF NOT EXISTS issuances (
@@ -133,7 +137,8 @@ CREATE TABLE IF NOT EXISTS artifacts (
     claims       VARCHAR,   -- decoded JSON claims
     sig_status   VARCHAR,   -- valid, invalid, unknown-key, unverifiable, malformed
     signer_fp    VARCHAR,
-    verify_note  VARCHAR
+    verify_note  VARCHAR,
+    sig_flags    VARCHAR[]  -- facts for rules: payload-not-json, padded-base64, non-canonical-base64, alg-case, alg-none, hmac-with-public-key, duplicate-key
 );
 
 -- The raw artifact, kept so that a re-run with other keys can verify again.
@@ -165,7 +170,9 @@ CREATE TABLE IF NOT EXISTS findings (
     evidence     STRUCT(file VARCHAR, line BIGINT)[],
     status       VARCHAR,
     note         VARCHAR,
-    subject_name VARCHAR    -- preferred_username, upn or email from the claims
+    subject_name VARCHAR,   -- preferred_username, upn or email from the claims
+    salvaged     BIGINT,    -- sightings salvaged from rejected lines (evidence a format could not parse)
+    ambiguous    BOOLEAN    -- a salvaged line carried several tokens or a duplicated key
 );
 
 -- Analysts' triage marks, kept apart from findings so that re-running the

@@ -45,6 +45,13 @@ func TestHuntAdversarialCorpus(t *testing.T) {
 	stdout, stderr := hunt("jsonl")
 	assertTerminalSafe(t, "hunt stdout (jsonl)", stdout)
 	assertTerminalSafe(t, "hunt stderr", stderr)
+	// The summary names what was salvaged; the JSONL marks it.
+	if !strings.Contains(stderr, "salvaged from") {
+		t.Errorf("the summary does not name the salvaged tokens:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, `"salvaged":1`) || !strings.Contains(stdout, `"ambiguous":true`) {
+		t.Errorf("no JSONL finding says it rests on salvaged (and ambiguous) lines")
+	}
 	if !strings.Contains(stdout, `"rule_id"`) {
 		t.Errorf("no findings from a corpus of forged tokens:\n%s", stdout)
 	}
@@ -131,22 +138,48 @@ func TestHuntAdversarialCorpus(t *testing.T) {
 				}
 			}
 			if c.Token != "" {
-				var key, status, note string
-				err := db.QueryRowContext(ctx, `SELECT s.artifact_key, a.sig_status, coalesce(a.verify_note, '')
+				var status, note string
+				var salvaged, ambiguous bool
+				err := db.QueryRowContext(ctx, `SELECT a.sig_status, coalesce(a.verify_note, ''),
+					s.salvaged IS NOT NULL, coalesce(s.ambiguous, false)
 					FROM sightings s JOIN artifacts a ON a.artifact_key = s.artifact_key
-					WHERE s.src_file = ? AND s.src_line = ?`, path, c.Line).Scan(&key, &status, &note)
+					WHERE s.src_file = ? AND s.src_line = ? AND s.artifact_key = ?`, path, c.Line, c.Token).Scan(&status, &note, &salvaged, &ambiguous)
 				if err != nil {
-					t.Fatalf("line %d: no sighting with its artifact: %v", c.Line, err)
-				}
-				if key != c.Token {
-					t.Errorf("line %d: artifact %s, want %s", c.Line, key, c.Token)
+					t.Fatalf("line %d: no sighting of %s with its artifact: %v", c.Line, c.Token, err)
 				}
 				if status != c.SigStatus || !strings.Contains(note, c.VerifyNote) {
 					t.Errorf("line %d: sig_status %q, verify_note %q; want %q and a note containing %q",
 						c.Line, status, note, c.SigStatus, c.VerifyNote)
 				}
+				if salvaged != c.Salvaged || ambiguous != c.Ambiguous {
+					t.Errorf("line %d: salvaged %v, ambiguous %v; want %v, %v", c.Line, salvaged, ambiguous, c.Salvaged, c.Ambiguous)
+				}
+			}
+			if c.Verdict != "" {
+				var high, salvaged int64
+				var reasons string
+				if err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(salvaged), 0), coalesce(string_agg(reason, ' | '), '')
+					FROM findings WHERE artifact_key = ? AND level IN ('high', 'critical')`, c.Token).Scan(&high, &salvaged, &reasons); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case c.Verdict == adversarial.VerdictForged && high == 0:
+					t.Errorf("forged token %s: no finding at high or above; findings: %q", c.Token, strs(t, db,
+						`SELECT rule_id || ' ' || level || ': ' || reason FROM findings WHERE artifact_key = ?`, c.Token))
+				case c.Verdict == adversarial.VerdictLegitimate && high > 0:
+					t.Errorf("legitimately issued token %s: %d finding(s) at high or above: %s", c.Token, high, reasons)
+				case c.Verdict == adversarial.VerdictForged && c.Salvaged && salvaged == 0:
+					t.Errorf("forged token %s rests on salvaged lines, but its findings say salvaged = 0", c.Token)
+				case c.Verdict == adversarial.VerdictForged && c.Ambiguous && !strings.Contains(reasons, "ambiguous"):
+					t.Errorf("forged token %s from an ambiguous line: the reason does not say so: %s", c.Token, reasons)
+				}
 			}
 		})
+	}
+
+	// The table marks findings on salvaged evidence.
+	if !strings.Contains(stdout, "salvaged") {
+		t.Errorf("the table does not mark findings on salvaged evidence:\n%s", stdout)
 	}
 
 	// The columns people see hold no terminal control character, and the
@@ -157,7 +190,7 @@ func TestHuntAdversarialCorpus(t *testing.T) {
 		`SELECT issuer, artifact_id, subject, audience, key_ref FROM issuances`,
 		`SELECT reason, excerpt FROM rejects`,
 		`SELECT reason, artifact_id, issuer, subject, observers::VARCHAR, principals::VARCHAR, title FROM findings`,
-		`SELECT path, error FROM sources`,
+		`SELECT error FROM sources`, // path is the real file name, escaped wherever it is shown
 	} {
 		for _, v := range strs(t, db, q) {
 			assertTerminalSafe(t, q, v)

@@ -128,3 +128,55 @@ func caseCountsErr(casePath string) (counts, error) {
 	}
 	return c, nil
 }
+
+// The real binary's main sets umask 077 before anything is written: run
+// under umask 022, every file it leaves (the case, the --out file, a file
+// created under the umask alone) is owner-only.
+func TestBinaryUmask(t *testing.T) {
+	dir := t.TempDir()
+	cfg := incident.DefaultConfig()
+	cfg.Requests = 2000
+	if _, err := incident.Generate(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"hunt", "--key", filepath.Join(dir, "keys", "exposed.pem"),
+		"--trusted-key", filepath.Join(dir, "keys", "trusted-jwks.json"),
+		"--case", filepath.Join(out, "case.duckdb"), "--out", filepath.Join(out, "findings.jsonl"),
+		"--format", "jsonl", "--fail-on", "none", "--quiet", filepath.Join(dir, "logs")}
+	cmd := exec.Command(os.Args[0])
+	// The CPU profile is a file main itself creates with os.Create (0666
+	// less the umask), like the files DuckDB writes beside the case (WAL,
+	// spill files), which are gone when it exits.
+	cmd.Env = append(os.Environ(), "FORGEHUNT_TEST_MAIN=1", "FORGEHUNT_ARGS="+strings.Join(args, "\x1f"),
+		"FORGEHUNT_CPUPROFILE="+filepath.Join(out, "cpu.prof"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	old := syscall.Umask(0o022)
+	err := cmd.Run()
+	syscall.Umask(old)
+	if err != nil {
+		t.Fatalf("forgehunt: %v\n%s", err, stderr.String())
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[e.Name()] = true
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v: readable by others under umask 022", e.Name(), perm)
+		}
+	}
+	if !seen["case.duckdb"] || !seen["findings.jsonl"] || !seen["cpu.prof"] {
+		t.Fatalf("expected the case and the findings in %s, found %v", out, seen)
+	}
+}

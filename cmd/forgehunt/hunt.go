@@ -40,6 +40,10 @@ Input:
   --field-map K=V       read logical field K from JSON key V (token, time,
                         client_ip, user_agent, observer, principal, status,
                         method, path, issuer_base); repeatable
+  --nginx-format FMT    read nginx logs with this log_format string (the
+                        quoted parts of the nginx.conf directive, joined)
+  --envoy-format FMT    read Envoy text access logs with this format string
+                        (default: Envoy's and Istio's default text format)
   --tz ZONE             time zone of timestamps that carry none (default UTC)
 
 Case and rules:
@@ -78,6 +82,7 @@ type huntConfig struct {
 	exposed, trusted, hmac    stringList
 	exposedFrom, revokedAt    time.Time
 	inputFormat, observer, tz string
+	nginxFormat, envoyFormat  string
 	ledgers                   stringList
 	fieldMap                  stringList
 	casePath, policyPath      string
@@ -101,6 +106,8 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.Var(&c.ledgers, "ledger", "")
 	fs.StringVar(&c.observer, "observer", "", "")
 	fs.Var(&c.fieldMap, "field-map", "")
+	fs.StringVar(&c.nginxFormat, "nginx-format", "", "")
+	fs.StringVar(&c.envoyFormat, "envoy-format", "", "")
 	fs.StringVar(&c.tz, "tz", "", "")
 	fs.StringVar(&c.casePath, "case", "", "")
 	fs.StringVar(&c.policyPath, "policy", "", "")
@@ -194,7 +201,7 @@ func (c *huntConfig) loadKeys() ([]*keys.Key, error) {
 }
 
 func (c *huntConfig) recordOptions() (record.Options, error) {
-	o := record.Options{Observer: c.observer}
+	o := record.Options{Observer: c.observer, NginxFormat: c.nginxFormat, EnvoyFormat: c.envoyFormat}
 	if c.tz != "" {
 		loc, err := time.LoadLocation(c.tz)
 		if err != nil {

@@ -20,6 +20,12 @@ import (
 var update = flag.Bool("update", false, "rewrite the expected output in testscript files")
 
 func TestMain(m *testing.M) {
+	if os.Getenv("FORGEHUNT_TEST_MAIN") == "1" {
+		// The real main (umask included), for TestBinaryUmask.
+		os.Args = append([]string{"forgehunt"}, strings.Split(os.Getenv("FORGEHUNT_ARGS"), "\x1f")...)
+		main()
+		os.Exit(0)
+	}
 	testscript.Main(m, map[string]func(){
 		"forgehunt": func() {
 			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

@@ -16,6 +16,9 @@ import (
 
 // writeFindings prints findings in the chosen format.
 func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool, fields []string) error {
+	if format == "jsonl" || format == "json" {
+		w = terminalSafeJSON{w}
+	}
 	switch format {
 	case "jsonl":
 		enc := json.NewEncoder(w)
@@ -37,6 +40,43 @@ func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool
 	default:
 		return writeTable(w, fs, color, fields)
 	}
+}
+
+// terminalSafeJSON writes JSON with the characters a terminal may act on
+// that encoding/json leaves raw (C1 controls such as U+009B, the 8-bit CSI;
+// bidi overrides and isolates) as \u escapes: the same JSON values, safe to
+// cat. Each Write must hold whole UTF-8 characters (an Encoder writes one
+// whole value per call). In JSON text they can only occur inside strings,
+// so escaping them there is exact.
+type terminalSafeJSON struct{ w io.Writer }
+
+func (t terminalSafeJSON) Write(p []byte) (int, error) {
+	clean := true
+	for _, r := range string(p) {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return t.w.Write(p)
+	}
+	var b strings.Builder
+	for _, r := range string(p) {
+		if unsafeRune(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	if _, err := io.WriteString(t.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func unsafeRune(r rune) bool {
+	return r >= 0x80 && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }
 
 // levelColor codes all have the same byte length, so that tabwriter's
@@ -98,6 +138,15 @@ func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string)
 			titles = append(titles, c.title)
 		}
 	}
+	// A finding that rests on salvaged evidence (a token found in a line
+	// the format rejected) says so in a column of its own.
+	salvaged := false
+	for i := range fs {
+		salvaged = salvaged || fs[i].Salvaged > 0
+	}
+	if salvaged {
+		titles = append(titles, "EVIDENCE")
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(titles, "\t"))
 	for i := range fs {
@@ -110,13 +159,32 @@ func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string)
 		for _, c := range cols {
 			cells = append(cells, c.value(f))
 		}
+		if salvaged {
+			cells = append(cells, salvageCell(f))
+		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if salvaged {
+		fmt.Fprintln(w, "\nsalvaged: the token was found in log lines the format rejected (kept in rejects); ambiguous: such a line carried several tokens or a duplicated key.")
+	}
 	_, err := fmt.Fprintf(w, "\n%d finding(s). Each finding's reason and evidence: --format jsonl; triage: forgehunt tui --case FILE\n", len(fs))
 	return err
+}
+
+// salvageCell says whether a finding rests on salvaged lines, and how many.
+func salvageCell(f *analyzer.Finding) string {
+	switch {
+	case f.Salvaged == 0:
+		return "parsed"
+	case f.Ambiguous:
+		return fmt.Sprintf("salvaged %d, ambiguous", f.Salvaged)
+	case f.Salvaged == f.Sightings:
+		return fmt.Sprintf("salvaged %d (only)", f.Salvaged)
+	}
+	return fmt.Sprintf("salvaged %d", f.Salvaged)
 }
 
 // cell escapes untrusted text for the terminal and bounds its width.
@@ -141,7 +209,7 @@ func timeCell(t *time.Time) string {
 // writeSummary prints what the run did: sources, rejects, artifacts, rules.
 func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	var read, skipped, partial int
-	var sightings, issuances, rejects, artifacts int64
+	var sightings, issuances, rejects, artifacts, salvaged, salvagedLines int64
 	formats := map[string]int{}
 	for _, s := range res.ingest.Sources {
 		switch {
@@ -158,6 +226,8 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		issuances += s.Issuances
 		rejects += s.Rejects
 		artifacts += s.Artifacts
+		salvaged += s.Salvaged
+		salvagedLines += s.SalvagedLines
 	}
 	names := make([]string, 0, len(formats))
 	for f, n := range formats {
@@ -166,14 +236,22 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	sort.Strings(names)
 	fmt.Fprintf(w, "\nforgehunt: %d key(s); read %d file(s) (%s) in %s\n", len(res.keys), read, strings.Join(names, ", "), res.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
+	if salvaged > 0 {
+		fmt.Fprintf(w, "  %d token(s) salvaged from %d of %d rejected line(s): hunted like any other, marked salvaged in the findings\n",
+			salvaged, salvagedLines, rejects)
+	}
 	for _, s := range res.ingest.Sources {
 		if s.Skipped == "" && s.ReadErr == nil {
 			format := s.Format
 			if s.Envelope != "" {
 				format += " in " + s.Envelope
 			}
-			fmt.Fprintf(w, "  %-18s %s: %d sightings, %d issuances, %d rejects (%s)\n", format, record.Escape(s.Path),
-				s.Sightings, s.Issuances, s.Rejects, s.Duration.Round(time.Millisecond))
+			salvage := ""
+			if s.Salvaged > 0 {
+				salvage = fmt.Sprintf(", %d salvaged", s.Salvaged)
+			}
+			fmt.Fprintf(w, "  %-18s %s: %d sightings, %d issuances, %d rejects%s (%s)\n", format, record.Escape(s.Path),
+				s.Sightings, s.Issuances, s.Rejects, salvage, s.Duration.Round(time.Millisecond))
 		}
 		if s.Skipped != "" {
 			fmt.Fprintf(w, "  skipped %s: %s\n", record.Escape(s.Path), record.Escape(s.Skipped))
@@ -187,7 +265,7 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	if rejects > 0 {
 		hint := "forgehunt query --case FILE 'SELECT * FROM rejects'"
 		if casePath != "" {
-			hint = fmt.Sprintf("forgehunt query --case %s 'SELECT * FROM rejects'", casePath)
+			hint = fmt.Sprintf("forgehunt query --case %s 'SELECT * FROM rejects'", record.Escape(casePath))
 		}
 		fmt.Fprintf(w, "  %d record(s) could not be parsed; see them with: %s\n", rejects, hint)
 	}
@@ -234,7 +312,7 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  %d finding(s) below %s not shown (ledger gaps, stale trust in legitimately issued tokens): --min-level informational\n", res.hidden, res.minLevel)
 	}
 	for _, src := range res.ingest.Sources {
-		if src.Skipped == "" && src.Sightings == 0 && src.Issuances == 0 && src.Ignored > 0 && src.Format != "keycloak" && src.Format != "ledger" {
+		if src.Skipped == "" && src.Sightings == 0 && src.Salvaged == 0 && src.Issuances == 0 && src.Ignored > 0 && src.Format != "keycloak" && src.Format != "ledger" {
 			fmt.Fprintf(w, "  warning: %s: none of its %d record(s) carried a bearer token; if it logs the token under another key, name it with --field-map token=KEY\n",
 				record.Escape(src.Path), src.Ignored)
 		}
@@ -243,7 +321,7 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
 	if casePath != "" {
-		fmt.Fprintf(w, "  case saved to %s (triage: forgehunt tui --case %s)\n", casePath, casePath)
+		fmt.Fprintf(w, "  case saved to %s (triage: forgehunt tui --case %s)\n", record.Escape(casePath), record.Escape(casePath))
 	}
 }
 

@@ -89,7 +89,7 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 				b.Write(v)
 			}
 			b.WriteString("}\n")
-			if _, err := env.stdout.Write(b.Bytes()); err != nil {
+			if _, err := (terminalSafeJSON{env.stdout}).Write(b.Bytes()); err != nil {
 				return exitError, err
 			}
 			continue

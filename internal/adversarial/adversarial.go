@@ -12,6 +12,12 @@
 // base64url, duplicate claims) and terminal escapes (OSC, CSI, BEL, C1, bidi
 // overrides) in every field that is shown.
 //
+// A forged token must never hide in a line its format rejects: the salvage
+// cases put forged tokens only in such lines (raw NUL, invalid UTF-8, raw
+// ESC, a duplicated authorization key, a line cut by the end of an archive)
+// and legitimately issued tokens beside them; each case says what the hunt
+// must conclude (Verdict).
+//
 // Certificates and Rekor entries are not parsed by forgehunt yet, so there
 // are no cases for them.
 package adversarial
@@ -63,6 +69,12 @@ type Case struct {
 	Token      string
 	SigStatus  string
 	VerifyNote string
+	// Salvaged: the sighting of Token at File:Line was salvaged from the
+	// rejected line (and Ambiguous: marked ambiguous).
+	Salvaged, Ambiguous bool
+	// Verdict is what the hunt must conclude of Token: VerdictForged or
+	// VerdictLegitimate; "" checks nothing.
+	Verdict string
 }
 
 // Paths in the corpus.
@@ -115,7 +127,7 @@ func Generate(dir string) ([]Case, error) {
 	}
 	for _, step := range []func() error{
 		g.archives, g.bombs, g.hugeLine, g.tokens, g.nginxHostile, g.envoyHostile,
-		g.jsonBearerHostile, g.keycloakHostile, g.ledgerHostile,
+		g.jsonBearerHostile, g.keycloakHostile, g.ledgerHostile, g.salvage,
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -453,11 +465,11 @@ func (g *gen) tokens() error {
 			raw:  g.rs256(`{"alg":"RS256","crit":["x-unknown"],"x-unknown":true}`, claims("crit", "crit-1", "")),
 			sig:  "valid", note: "crit header not understood"},
 		{name: "jwt-trailing-bits", what: "a signature whose last base64url character has non-zero unused bits",
-			must: "mark it malformed: only the canonical encoding is accepted",
-			raw:  trailing, sig: "malformed", note: "bad base64url"},
+			must: "verify it over the bytes as presented (lenient verifiers accept it): valid, flagged non-canonical",
+			raw:  trailing, sig: "valid", note: "non-canonical base64url"},
 		{name: "jwt-padded", what: "a token with '=' padding in its segments (signed as sent)",
-			must: "reject the line: a padded value is not JWT-shaped",
-			raw:  padded, reject: "bearer value is not a JWT"},
+			must: "verify it as presented (AWS ALB pads its tokens): valid, flagged padded",
+			raw:  padded, sig: "valid", note: "padded base64url"},
 	}
 	f := g.lines(file)
 	for i, tk := range toks {

@@ -50,8 +50,9 @@ const (
 	ReasonNotObject = record.ReasonNotObject
 	ReasonNUL       = record.ReasonNUL
 	// ReasonDuplicateKey starts the reason of a line that gives a key it
-	// reads twice (two authorization values: which one did the verifier see?).
-	ReasonDuplicateKey = "duplicate key"
+	// reads twice (two authorization values: which one did the verifier
+	// see?); both are salvaged, marked ambiguous.
+	ReasonDuplicateKey = record.ReasonDuplicateKey
 )
 
 // defaultKeys are the JSON keys of the logical fields that
@@ -278,11 +279,6 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 	var jp fastjson.Parser
 	f := newFields(in.Options.FieldMap)
 	name := p.Name()
-	observerMapped := in.Options.FieldMap["observer"] != ""
-	timeKey := in.Options.FieldMap["time"]
-	if timeKey == "" {
-		timeKey = defaultKeys["time"][0]
-	}
 	var (
 		s     record.Sighting
 		attrs record.Attrs
@@ -311,45 +307,79 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}
-		if ts := f.get(f.time); ts != "" {
-			t, err := record.ParseTime(ts, in.Options.Loc())
-			if err != nil {
-				reject(fmt.Sprintf("bad %s: %v", timeKey, err))
-				return
-			}
-			s.ObservedAt = t
+		if why := f.sighting(&s, &in.Options, &attrs); why != "" {
+			reject(why)
+			return
 		}
-		for _, i := range f.clientIP {
-			if s.ClientIP = record.ClientIP(f.text(i)); s.ClientIP != "" {
-				break
-			}
-		}
-		if s.Observer = in.Options.Observer; s.Observer == "" {
-			i := f.first(f.observer)
-			if s.Observer = f.text(i); slices.Contains(f.authority, i) && !observerMapped {
-				s.Observer = hostOnly(s.Observer)
-			}
-		}
-		s.Principal = f.get(f.principal)
-		s.UserAgent = f.get(f.userAgent)
-		s.Action = action(f.get(f.method), f.get(f.path))
-		status := f.get(f.status)
-		s.Outcome = record.OutcomeFromStatus(statusCode(status))
-		if details := f.get(f.details); strings.Contains(details, "jwt_authn_access_denied") ||
-			strings.Contains(details, "rbac_access_denied") {
-			s.Outcome = record.OutcomeRejected
-		}
-		attrs.Reset()
-		for i, a := range attrKeys {
-			if a.keys == nil {
-				attrs.Add(a.name, status)
-				continue
-			}
-			attrs.AddBytes(a.name, f.raw(f.first(f.attrs[i])))
-		}
-		s.Attrs = attrs.String()
 		sink.Sighting(&s)
 	})
+}
+
+// SalvageFields implements record.Salvager: the fields of a line Parse
+// rejected (a NUL byte, invalid UTF-8, a duplicated authorization key),
+// read from its sanitized copy as Parse reads them; for a duplicated key
+// the last value is used, as for the token key (both tokens are salvaged).
+func (Parser) SalvageFields(line []byte, o *record.Options, s *record.Sighting) {
+	var jp fastjson.Parser
+	v, err := jp.ParseBytes(line)
+	if err != nil {
+		return
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return
+	}
+	f := newFields(o.FieldMap)
+	f.fill(obj)
+	var attrs record.Attrs
+	f.sighting(s, o, &attrs) // an unreadable time leaves ObservedAt zero
+}
+
+// sighting fills s from a filled line, all but the token: time, client,
+// observer, principal, user agent, action, outcome and attrs. It returns
+// the reject reason of an unreadable time.
+func (f *fields) sighting(s *record.Sighting, o *record.Options, attrs *record.Attrs) (reason string) {
+	if ts := f.get(f.time); ts != "" {
+		t, err := record.ParseTime(ts, o.Loc())
+		if err != nil {
+			timeKey := o.FieldMap["time"]
+			if timeKey == "" {
+				timeKey = defaultKeys["time"][0]
+			}
+			reason = fmt.Sprintf("bad %s: %v", timeKey, err)
+		}
+		s.ObservedAt = t
+	}
+	for _, i := range f.clientIP {
+		if s.ClientIP = record.ClientIP(f.text(i)); s.ClientIP != "" {
+			break
+		}
+	}
+	if s.Observer = o.Observer; s.Observer == "" {
+		i := f.first(f.observer)
+		if s.Observer = f.text(i); slices.Contains(f.authority, i) && o.FieldMap["observer"] == "" {
+			s.Observer = hostOnly(s.Observer)
+		}
+	}
+	s.Principal = f.get(f.principal)
+	s.UserAgent = f.get(f.userAgent)
+	s.Action = action(f.get(f.method), f.get(f.path))
+	status := f.get(f.status)
+	s.Outcome = record.OutcomeFromStatus(statusCode(status))
+	if details := f.get(f.details); strings.Contains(details, "jwt_authn_access_denied") ||
+		strings.Contains(details, "rbac_access_denied") {
+		s.Outcome = record.OutcomeRejected
+	}
+	attrs.Reset()
+	for i, a := range attrKeys {
+		if a.keys == nil {
+			attrs.Add(a.name, status)
+			continue
+		}
+		attrs.AddBytes(a.name, f.raw(f.first(f.attrs[i])))
+	}
+	s.Attrs = attrs.String()
+	return reason
 }
 
 // action is "METHOD /path" with the query string dropped (queries may hold

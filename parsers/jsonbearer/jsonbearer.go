@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -72,7 +73,7 @@ const (
 	ReasonNUL       = record.ReasonNUL
 	// ReasonDuplicateKey starts the reason of a line that gives a key it
 	// reads twice (two token values: which one did the verifier see?).
-	ReasonDuplicateKey = "duplicate key"
+	ReasonDuplicateKey = record.ReasonDuplicateKey
 )
 
 // Logical fields, in the order of defaultNames.
@@ -373,38 +374,70 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			tokenField = ""
 			s.Issuer = strings.TrimSpace(t.text(fIssuer))
 		}
-		if tv, key := t.value(fTime); tv != nil {
-			var err error
-			if tv.Type() == fastjson.TypeNumber {
-				s.ObservedAt, err = record.EpochTime(tv.GetFloat64())
-			} else {
-				s.ObservedAt, err = record.ParseTime(string(t.raw(tv)), in.Options.Loc())
-			}
-			if err != nil {
-				reject(fmt.Sprintf("bad %s: %v", key, err))
-				return
-			}
-		}
-		if s.Observer = in.Options.Observer; s.Observer == "" {
-			s.Observer = t.text(fObserver)
-		}
-		s.Principal = t.text(fPrincipal)
-		s.ClientIP = record.ClientIP(t.text(fClientIP))
-		s.UserAgent = t.text(fUserAgent)
-		s.Action = action(t.text(fMethod), t.text(fPath))
-		status := t.text(fStatus)
-		if s.Outcome = outcome(t.text(fOutcome)); s.Outcome == record.OutcomeUnknown {
-			s.Outcome = record.OutcomeFromStatus(statusCode(status))
+		if why := t.sighting(&s, &in.Options); why != "" {
+			reject(why)
+			return
 		}
 		attrs.Reset()
 		attrs.Add("id_field", idField)
 		attrs.Add("request_id", t.text(fRequestID))
-		attrs.Add("status", status)
+		attrs.Add("status", t.text(fStatus))
 		attrs.Add("token_field", tokenField)
 		attrs.Add("trace_id", t.text(fTraceID))
 		s.Attrs = attrs.String()
 		sink.Sighting(&s)
 	})
+}
+
+// SalvageFields implements record.Salvager: the fields of a line Parse
+// rejected (a NUL byte, invalid UTF-8, a duplicated key), read from its
+// sanitized copy as Parse reads them, duplicates tolerated.
+func (Parser) SalvageFields(line []byte, o *record.Options, s *record.Sighting) {
+	var jp fastjson.Parser
+	v, err := jp.ParseBytes(line)
+	if err != nil {
+		return
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return
+	}
+	t := newTable(o.FieldMap)
+	t.fill(obj)
+	t.sighting(s, o) // an unreadable time leaves ObservedAt zero
+	var attrs record.Attrs
+	attrs.Add("request_id", t.text(fRequestID))
+	attrs.Add("status", t.text(fStatus))
+	attrs.Add("trace_id", t.text(fTraceID))
+	s.Attrs = attrs.String()
+}
+
+// sighting fills s from a filled line, all but the token and attrs: time,
+// observer, principal, client, user agent, action and outcome. It returns
+// the reject reason of an unreadable time.
+func (t *table) sighting(s *record.Sighting, o *record.Options) (reason string) {
+	if tv, key := t.value(fTime); tv != nil {
+		var err error
+		if tv.Type() == fastjson.TypeNumber {
+			s.ObservedAt, err = record.EpochTime(tv.GetFloat64())
+		} else {
+			s.ObservedAt, err = record.ParseTime(string(t.raw(tv)), o.Loc())
+		}
+		if err != nil {
+			s.ObservedAt, reason = time.Time{}, fmt.Sprintf("bad %s: %v", key, err)
+		}
+	}
+	if s.Observer = o.Observer; s.Observer == "" {
+		s.Observer = t.text(fObserver)
+	}
+	s.Principal = t.text(fPrincipal)
+	s.ClientIP = record.ClientIP(t.text(fClientIP))
+	s.UserAgent = t.text(fUserAgent)
+	s.Action = action(t.text(fMethod), t.text(fPath))
+	if s.Outcome = outcome(t.text(fOutcome)); s.Outcome == record.OutcomeUnknown {
+		s.Outcome = record.OutcomeFromStatus(statusCode(t.text(fStatus)))
+	}
+	return reason
 }
 
 // outcome maps an explicit decision ("allow", "deny", ...) to a verifier

@@ -205,6 +205,10 @@ type event struct {
 	// structured is set for an Admin API event, whose fields are already
 	// in parser.fields; message is then empty.
 	structured bool
+	// timeErr says why the line's time could not be placed. The event is
+	// still read: one that issues nothing is ignored whatever its time, one
+	// that issues is rejected with this reason.
+	timeErr error
 }
 
 func (p *parser) line(lineNo int64, line []byte) {
@@ -263,9 +267,7 @@ func (p *parser) textLine(s string) (ev event, claims bool, err error) {
 	if sp < 0 || !isLevel(prefix[sp+1:]) {
 		return ev, true, fmt.Errorf("no time and level before [%s]", logger)
 	}
-	if ev.time, err = p.lineTimeOf(strings.TrimSpace(prefix[:sp])); err != nil {
-		return ev, true, err
-	}
+	ev.time, ev.timeErr = p.lineTimeOf(strings.TrimSpace(prefix[:sp]))
 	rest := strings.TrimLeft(s[open+closing+1:], " ")
 	if strings.HasPrefix(rest, "(") {
 		// Thread names may hold spaces and parentheses ("default task-1").
@@ -306,9 +308,7 @@ func (p *parser) jsonLine(s string, lineNo int64) (ev event, claims bool, err er
 	if logger != eventsLogger {
 		return ev, false, nil
 	}
-	if err != nil {
-		return ev, true, err
-	}
+	ev.timeErr = err
 	msg := v.Get("message")
 	if msg == nil || msg.Type() != fastjson.TypeString {
 		return ev, true, fmt.Errorf("missing message")
@@ -480,6 +480,9 @@ func (p *parser) event(pos record.Position, ev *event) (ignore string, err error
 	}
 	if referencingTypes[typ] || (tokenID == "" && !grantingTypes[typ]) {
 		return IgnoreNoIssuance, nil
+	}
+	if ev.timeErr != nil {
+		return "", ev.timeErr
 	}
 	realm := get("realmName")
 	if realm == "" {

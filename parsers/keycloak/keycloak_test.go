@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -382,5 +383,34 @@ func TestStartsArray(t *testing.T) {
 		if got := startsArray(bufio.NewReader(strings.NewReader(tt.in))); got != tt.want {
 			t.Errorf("startsArray(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// An event that issues nothing is ignored with its reason even when its time
+// cannot be placed (a WildFly time-only line in a file whose date is not
+// known); an event that issues is rejected for it.
+func TestUnplacedTimeIgnoresNonIssuingEvents(t *testing.T) {
+	log := `10:00:00,123 WARN  [org.keycloak.events] (default task-1) type=LOGIN_ERROR, realmId=acme, clientId=web, userId=null, ipAddress=203.0.113.9, error=invalid_user_credentials
+10:00:01,000 INFO  [org.keycloak.events] (default task-2) type=LOGOUT, realmId=acme, clientId=web, userId=u1, ipAddress=203.0.113.9
+10:00:02,000 INFO  [org.keycloak.events] (default task-3) type=LOGIN, realmId=acme, clientId=web, userId=u1, ipAddress=203.0.113.9, token_id=t1
+{"timestamp":"not a time","loggerName":"org.keycloak.events","level":"WARN","message":"type=CODE_TO_TOKEN_ERROR, realmId=acme, clientId=web, error=invalid_code"}
+{"timestamp":"not a time","loggerName":"org.keycloak.events","level":"INFO","message":"type=CODE_TO_TOKEN, realmId=acme, clientId=web, userId=u1, token_id=t2"}
+`
+	c, err := recordtest.Parse(Format, "server.log", []byte(log), record.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ignored []string
+	for _, ig := range c.Ignores {
+		ignored = append(ignored, fmt.Sprintf("%d %s", ig.Pos.Line, ig.Reason))
+	}
+	if want := []string{"1 " + IgnoreErrorEvent, "2 " + IgnoreNoIssuance, "4 " + IgnoreErrorEvent}; !slices.Equal(ignored, want) {
+		t.Errorf("ignored %q, want %q", ignored, want)
+	}
+	if len(c.Rejects) != 2 || c.Rejects[0].Pos.Line != 3 || c.Rejects[1].Pos.Line != 5 || len(c.Issuances) != 0 {
+		t.Errorf("rejects %+v, issuances %+v: the issuing events with no time are rejected", c.Rejects, c.Issuances)
+	}
+	if c.Accounted() != c.Stats.Records {
+		t.Errorf("accounted %d of %d records", c.Accounted(), c.Stats.Records)
 	}
 }

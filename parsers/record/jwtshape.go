@@ -6,35 +6,14 @@ import "strings"
 // three base64url segments separated by dots (a JWS; the signature may be
 // empty, as in an unsecured "alg":"none" token, which must reach the analyzer
 // to be recorded), or five (a JWE). Header and payload (JWS), or header and
-// ciphertext (JWE), must be non-empty. Padding and other characters are not
-// allowed. Nothing is decoded; a shaped value may still be malformed.
+// ciphertext (JWE), must be non-empty. A segment may end in one or two "="
+// of padding (not the JWT encoding, but some verifiers accept it and AWS
+// ALB's x-amzn-oidc-data header uses it: the analyzer verifies such tokens
+// as presented and flags them). Other characters are not allowed. Nothing
+// is decoded; a shaped value may still be malformed.
 func JWTShaped(s string) bool {
-	dots, segLen := 0, 0
-	var lens [5]int
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '.':
-			if dots == 4 {
-				return false
-			}
-			lens[dots] = segLen
-			dots++
-			segLen = 0
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			segLen++
-		default:
-			return false
-		}
-	}
-	lens[dots] = segLen
-	switch dots {
-	case 2:
-		return lens[0] > 0 && lens[1] > 0
-	case 4:
-		return lens[0] > 0 && lens[3] > 0
-	}
-	return false
+	end, ok := jwtAt(s, 0)
+	return ok && end == len(s)
 }
 
 // ReasonBearerNotJWT is the reject reason for a Bearer credential that is not

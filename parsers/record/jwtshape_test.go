@@ -17,10 +17,14 @@ func TestJWTShaped(t *testing.T) {
 		{"a.b", false},
 		{"a.b.c.d", false},
 		{"a.b.c.d.e.f", false},
-		{"a..c.d.", true},  // JWE with empty key and tag
-		{"a..c..e", false}, // JWE without ciphertext
-		{"a.b.c..", false}, // JWE without ciphertext
-		{"eyJ.eyJ=.c2ln", false},
+		{"a..c.d.", true},            // JWE with empty key and tag
+		{"a..c..e", false},           // JWE without ciphertext
+		{"a.b.c..", false},           // JWE without ciphertext
+		{"eyJ.eyJ=.c2ln", true},      // padded: verified as presented, flagged
+		{"eyJh==.eyJ=.c2ln==", true}, // AWS ALB's x-amzn-oidc-data pads every segment
+		{"eyJ.=.c2ln", false},        // padding without data
+		{"eyJ.e=J.c2ln", false},      // "=" inside a segment
+		{"eyJ.eyJ===.c2ln", false},   // more padding than base64 has
 		{"eyJ.eyJ.c2/n", false},
 		{"eyJ.eyJ.c2+n", false},
 		{"eyJ eyJ c2ln", false},

@@ -67,6 +67,16 @@ type Sighting struct {
 	Outcome    string // OutcomeAccepted, OutcomeRejected, OutcomeUnknown
 	Attrs      string // JSON object of format-specific fields, or ""
 	Pos        Position
+
+	// Salvaged is the reject reason of the line this sighting was salvaged
+	// from (see SalvageSink); "" for a sighting of a parsed line. A salvaged
+	// sighting is not a record of its own: its line is accounted for by its
+	// Reject, and sinks count salvaged sightings apart.
+	Salvaged string `json:",omitempty"`
+	// Ambiguous is set on salvaged sightings of a line that carried several
+	// distinct tokens or a duplicated key: which one the verifier checked
+	// cannot be told.
+	Ambiguous bool `json:",omitempty"`
 }
 
 // Issuance is one legitimate issuance recorded by the issuer itself.
@@ -133,6 +143,15 @@ type Options struct {
 	// Envelope, if set, is unwrapped from every line before the format reads
 	// it (journald, syslog, CRI, Docker json-file, kubectl --timestamps).
 	Envelope *Envelope
+	// NginxFormat is an nginx log_format string (the quoted parts joined,
+	// as nginx joins them) that the nginx format compiles and reads lines
+	// with, instead of detecting the layout; "" detects it.
+	NginxFormat string
+	// EnvoyFormat is an Envoy text access-log format string (command
+	// operators such as %START_TIME% and %REQ(AUTHORIZATION)%) that the
+	// envoy-text format compiles and reads lines with; "" means Envoy's
+	// default format (and Istio's, which extends it).
+	EnvoyFormat string
 }
 
 // Loc returns the configured location or UTC.

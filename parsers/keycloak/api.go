@@ -373,7 +373,8 @@ func (p *parser) arrayStop(ar *arrayReader, off int64, err error) error {
 		Reason:  reason,
 		Excerpt: string(excerpt),
 	})
-	return fmt.Errorf("%s:%d: %s; the rest of the file is not read: a JSON array cannot be resynchronised reliably", p.in.Name, line, reason)
+	return &record.RecordError{File: p.in.Name, Line: line,
+		Err: fmt.Errorf("%s; the rest of the file is not read: a JSON array cannot be resynchronised reliably", reason)}
 }
 
 // tokenKind names a JSON token without quoting its text from the input.

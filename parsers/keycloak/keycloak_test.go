@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -173,6 +174,10 @@ func TestArrayElementTooLong(t *testing.T) {
 	c, err := recordtest.Parse(Format, "big.json", []byte(big), record.Options{MaxLineBytes: 1000})
 	if err == nil || !strings.Contains(err.Error(), "big.json:2: line too long") {
 		t.Errorf("err = %v", err)
+	}
+	var re *record.RecordError
+	if !errors.As(err, &re) || re.File != "big.json" || re.Line != 2 {
+		t.Errorf("err %v is not a RecordError at big.json:2", err)
 	}
 	if len(c.Issuances) != 1 || len(c.Rejects) != 1 || c.Rejects[0].Pos.Line != 2 || c.Accounted() != c.Stats.Records {
 		t.Errorf("got %+v", c)

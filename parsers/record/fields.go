@@ -145,7 +145,10 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// RecordError is an error at a position in an input.
+// RecordError is an error at a position in an input, printed
+// "file:line: message": the error a format returns when it must stop reading
+// a file at a record (a JSON array that cannot be resynchronised), so that
+// the summary says where.
 type RecordError struct {
 	File string
 	Line int64

@@ -14,7 +14,12 @@ build:
 test:
 	$(GO) test $(TAGS) ./...
 
-bench:
+# The whole hunt against DuckDB's own scan of a generated 1M-line gzip log
+# (BENCHFLAGS='--lines 10000000' for the large variant; see BENCHMARKS.md),
+# then the Go benchmarks of the hot stages.
+BENCHFLAGS ?=
+bench: build
+	./$(BIN) bench $(BENCHFLAGS)
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem ./...
 
 demo: build

@@ -207,9 +207,12 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	if err := writePolicyTables(ctx, conn, st.Policy); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	start := time.Now()
 	if _, err := conn.ExecContext(ctx, matchSQL); err != nil {
 		return nil, fmt.Errorf("matching artifacts to issuances: %w", err)
 	}
+	c.trace("match", start)
+	start = time.Now()
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE rule_hits (
 		rule_id VARCHAR, title VARCHAR, default_level VARCHAR, artifact_key VARCHAR,
 		reason VARCHAR, level VARCHAR, coverage VARCHAR, evidence STRUCT(file VARCHAR, line BIGINT)[])`); err != nil {
@@ -240,6 +243,8 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 		}
 		runs = append(runs, c.runRule(ctx, conn, r))
 	}
+	c.trace("rules", start)
+	start = time.Now()
 	if _, err := conn.ExecContext(ctx, `DELETE FROM rule_runs`); err != nil {
 		return runs, err
 	}
@@ -259,6 +264,7 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	if _, err := conn.ExecContext(ctx, findingsSQL); err != nil {
 		return runs, fmt.Errorf("building findings: %w", err)
 	}
+	c.trace("findings", start)
 	return runs, nil
 }
 

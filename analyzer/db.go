@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -30,7 +31,17 @@ const SchemaVersion = "3"
 type Case struct {
 	DB   *sql.DB
 	Path string // "" for an in-memory case
-	conn *duckdb.Connector
+	// Trace, if set, is told how long each stage of an analysis took
+	// (forgehunt bench's breakdown); nil records nothing.
+	Trace func(stage string, d time.Duration)
+	conn  *duckdb.Connector
+}
+
+// trace reports a stage that started at start to c.Trace, if set.
+func (c *Case) trace(stage string, start time.Time) {
+	if c.Trace != nil {
+		c.Trace(stage, time.Since(start))
+	}
 }
 
 // OpenCase opens (creating if needed) the case at path, or an in-memory case

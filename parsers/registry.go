@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/forgehunt/forgehunt/parsers/envoy"
+	"github.com/forgehunt/forgehunt/parsers/envoytext"
 	"github.com/forgehunt/forgehunt/parsers/jsonbearer"
 	"github.com/forgehunt/forgehunt/parsers/keycloak"
 	"github.com/forgehunt/forgehunt/parsers/ledger"
@@ -28,6 +29,7 @@ var Formats = []record.Format{
 	keycloak.Format,
 	ledger.Format,
 	envoy.Format,
+	envoytext.Format,
 	nginx.Format,
 	jsonbearer.Format,
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/analyzer/keys"
 	"github.com/forgehunt/forgehunt/parsers"
+	"github.com/forgehunt/forgehunt/parsers/envoytext"
+	"github.com/forgehunt/forgehunt/parsers/nginx"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/rules"
 )
@@ -155,6 +157,16 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 			return nil, usageError{err.Error()}
 		}
 	}
+	if c.nginxFormat != "" {
+		if _, err := nginx.CompileFormat(c.nginxFormat); err != nil {
+			return nil, usagef("--nginx-format: %v", err)
+		}
+	}
+	if c.envoyFormat != "" {
+		if err := envoytext.CheckFormat(c.envoyFormat); err != nil {
+			return nil, usagef("--envoy-format: %v", err)
+		}
+	}
 	if rules.LevelRank(c.minLevel) < 0 {
 		return nil, usagef("--min-level %q is not one of %s", c.minLevel, strings.Join(rules.Levels, ", "))
 	}
@@ -253,13 +265,16 @@ type huntResult struct {
 
 // hunt runs the whole job for c, printing progress to env.stderr when it is
 // a terminal.
-func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
+func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err error) {
 	start := time.Now()
+	clock := newStageClock(os.Getenv("FORGEHUNT_STAGES"))
+	defer func() { clock.write() }()
 	set, err := c.loadKeys()
 	if err != nil {
 		return nil, err
 	}
-	ropts, err := c.recordOptions()
+	var ropts record.Options
+	ropts, err = c.recordOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -286,11 +301,17 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 		defer os.RemoveAll(dir)
 		casePath = filepath.Join(dir, "case.duckdb")
 	}
+	clock.mark("setup")
 	cs, err := analyzer.OpenCase(ctx, casePath)
 	if err != nil {
 		return nil, err
 	}
-	defer cs.Close()
+	defer func() {
+		cs.Close()
+		clock.mark("close case")
+	}()
+	cs.Trace = clock.add
+	clock.mark("open case")
 	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt}); err != nil {
 		return nil, fmt.Errorf("recording keys: %w", err)
 	}
@@ -348,14 +369,17 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 		}
 		return nil, err
 	}
+	clock.mark("ingest")
 	runs, err := cs.Analyze(ctx, ruleSet, c.settings)
 	if err != nil {
 		return nil, err
 	}
+	clock.reset()
 	all, err := cs.Findings(ctx, "")
 	if err != nil {
 		return nil, err
 	}
+	clock.mark("read findings")
 	var findings []analyzer.Finding
 	hidden := 0
 	for _, f := range all {
@@ -369,6 +393,7 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (*huntResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	clock.mark("diagnose")
 	return &huntResult{ingest: sum, runs: runs, findings: findings, hidden: hidden, minLevel: c.minLevel,
 		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start)}, nil
 }

@@ -27,6 +27,7 @@ Usage:
   forgehunt rules list|show|test|lint                the detection rules and their tests
   forgehunt query --case FILE SQL                    read-only SQL over a saved case
   forgehunt formats                                  the log formats forgehunt reads
+  forgehunt bench [--lines N]                        measure a hunt against DuckDB's own scan (developers)
   forgehunt version                                  print the version
 
 Run 'forgehunt COMMAND --help' for a command's flags.
@@ -64,6 +65,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = cmdQuery(ctx, env, rest)
 	case "formats":
 		code, err = cmdFormats(env, rest)
+	case "bench":
+		code, err = cmdBench(ctx, env, rest)
+	case "bench-scan": // the baseline child of bench
+		code, err = cmdBenchScan(ctx, env, rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "forgehunt", version())
 		return exitOK

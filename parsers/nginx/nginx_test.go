@@ -19,11 +19,17 @@ func TestGolden(t *testing.T) {
 
 func TestObserverOption(t *testing.T) {
 	line := `203.0.113.7 - - [04/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl" "Bearer ` + testJWT + `"`
-	for _, tt := range []struct{ name, observer, want string }{
-		{"/var/log/nginx/payments-access.log.1.gz", "", "payments-access"},
-		{"/var/log/nginx/payments-access.log.1.gz", "payments-edge", "payments-edge"},
+	vhost := `shop.example.com:443 ` + line
+	ingress := `203.0.113.7 - - [04/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl" 112 0.004 [default-payments-8080] [] 10.244.1.17:8080 1 0.004 200 5f2b "Bearer ` + testJWT + `"`
+	for _, tt := range []struct{ line, name, observer, want string }{
+		{line, "/var/log/nginx/payments-access.log.1.gz", "", "payments-access"},
+		{line, "/var/log/nginx/payments-access.log.1.gz", "payments-edge", "payments-edge"},
+		{vhost, "/var/log/nginx/payments-access.log.1.gz", "", "shop.example.com"},
+		{vhost, "/var/log/nginx/payments-access.log.1.gz", "payments-edge", "payments-edge"},
+		{ingress, "/var/log/nginx/payments-access.log.1.gz", "", "default-payments-8080"},
+		{ingress, "/var/log/nginx/payments-access.log.1.gz", "payments-edge", "payments-edge"},
 	} {
-		c, err := recordtest.Parse(Format, tt.name, []byte(line), record.Options{Observer: tt.observer})
+		c, err := recordtest.Parse(Format, tt.name, []byte(tt.line), record.Options{Observer: tt.observer})
 		if err != nil || len(c.Sightings) != 1 {
 			t.Fatalf("got %+v, %v", c, err)
 		}
@@ -63,6 +69,8 @@ func TestUnescape(t *testing.T) {
 		{`json \"q\" \\`, `json "q" \`},
 		{`caf\xC3\xA9`, `café`},
 		{`caf\xE9`, `caf\xE9`}, // not UTF-8 once decoded: kept as logged
+		{`a\nb\tc\u001b[0m\u00e9`, "a\nb\tc\x1b[0m\u00e9"},
+		{`\ud83d`, `\ud83d`}, // a lone surrogate: kept as logged
 		{`\x1B[31m`, "\x1b[31m"},
 		{`trailing\`, `trailing\`},
 		{`\xZZ \q`, `\xZZ \q`},
@@ -120,6 +128,10 @@ func TestSniff(t *testing.T) {
 		want   bool
 	}{
 		{"with authorization", []string{good, good}, true},
+		{"virtual host first", []string{"shop.example.com " + good, "shop.example.com:443 " + good}, true},
+		{"X-Forwarded-For list as address", []string{"198.51.100.9, " + good}, true},
+		{"ingress-nginx", []string{plain + ` 112 0.004 [default-payments-8080] [] 10.244.1.17:8080, 10.244.2.9:8080 0, 1 0.001, 0.003 502, 200 5f2b9e3c`}, true},
+		{"words before the address", []string{"a b " + good}, false},
 		{"plain combined", []string{plain}, true},
 		{"truncated last line", []string{good, good, good[:50]}, true},
 		{"common log format", []string{`203.0.113.7 - - [04/Mar/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1`}, false},

@@ -226,8 +226,10 @@ func (in *Input) CountRecord() {
 // goes to sink.Reject with its position and the run goes on; a record that
 // carries nothing to hunt goes to sink.Ignore; every record read is counted in
 // in.Stats and ends in exactly one Sink call. Parse returns an
-// error only when reading fails (for example a truncated gzip stream) or ctx is
-// done; records delivered before the error stand.
+// error only when reading fails (for example a truncated gzip stream), ctx is
+// done, or in.Options cannot be used (a --nginx-format string that does not
+// compile: then before any record is read); records delivered before the
+// error stand.
 type Format interface {
 	Name() string
 	Description() string

@@ -154,3 +154,39 @@ func TestSanitizeLine(t *testing.T) {
 		t.Errorf("SanitizeLine = %q, want %q", got, want)
 	}
 }
+
+// Whatever a rejected line holds, salvage passes the reject on, never
+// panics, and emits at most MaxSalvagedPerLine distinct JWT-shaped
+// substrings of it, each marked salvaged at the reject's position.
+func FuzzSalvageSink(f *testing.F) {
+	for _, s := range []string{
+		`"Bearer ` + jwtA + `" "` + jwtB + `"`,
+		`{"authorization":"Bearer ` + jwtA + `","Authorization":"Bearer ` + jwtPadded + `","status":200}`,
+		"203.0.113.9 - - [04/Mar/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"\x00\" \"Bearer " + jwtA + "\"",
+		"tok=" + jwe, "www.example.com", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c := &recordtest.Collector{}
+		pos := record.Position{File: "f.log", Line: 3, Format: "fake"}
+		record.SalvageSink(c, fakeFormat{}, record.Options{}).Reject(&record.Reject{Pos: pos, Reason: "r", Excerpt: line})
+		if len(c.Rejects) != 1 {
+			t.Fatalf("%d rejects passed on", len(c.Rejects))
+		}
+		if len(c.Sightings) > record.MaxSalvagedPerLine {
+			t.Fatalf("%d sightings from one line", len(c.Sightings))
+		}
+		seen := map[string]bool{}
+		for _, s := range c.Sightings {
+			if !strings.Contains(line, s.Raw) || !record.JWTShaped(s.Raw) || seen[s.Raw] {
+				t.Fatalf("salvaged %q from %q", s.Raw, line)
+			}
+			seen[s.Raw] = true
+			if s.Salvaged != "r" || s.Pos != pos || s.Kind != record.KindJWT || s.Outcome == "" ||
+				s.Ambiguous != (len(c.Sightings) > 1) {
+				t.Fatalf("sighting %+v", s)
+			}
+		}
+	})
+}

@@ -321,12 +321,8 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 // the last value is used, as for the token key (both tokens are salvaged).
 func (Parser) SalvageFields(line []byte, o *record.Options, s *record.Sighting) {
 	var jp fastjson.Parser
-	v, err := jp.ParseBytes(line)
-	if err != nil {
-		return
-	}
-	obj, err := v.Object()
-	if err != nil {
+	obj, ok := record.SalvagedObject(&jp, line)
+	if !ok {
 		return
 	}
 	f := newFields(o.FieldMap)
@@ -363,7 +359,7 @@ func (f *fields) sighting(s *record.Sighting, o *record.Options, attrs *record.A
 	}
 	s.Principal = f.get(f.principal)
 	s.UserAgent = f.get(f.userAgent)
-	s.Action = action(f.get(f.method), f.get(f.path))
+	s.Action = record.Action(f.get(f.method), f.get(f.path))
 	status := f.get(f.status)
 	s.Outcome = record.OutcomeFromStatus(statusCode(status))
 	if details := f.get(f.details); strings.Contains(details, "jwt_authn_access_denied") ||
@@ -380,21 +376,6 @@ func (f *fields) sighting(s *record.Sighting, o *record.Options, attrs *record.A
 	}
 	s.Attrs = attrs.String()
 	return reason
-}
-
-// action is "METHOD /path" with the query string dropped (queries may hold
-// credentials); just the method or the path when only one is known.
-func action(method, path string) string {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case method == "":
-		return path
-	case path == "":
-		return method
-	}
-	return method + " " + path
 }
 
 // statusCode reads an HTTP status written as "200" or 200.0; 0 when it is

@@ -137,7 +137,7 @@ func TestAction(t *testing.T) {
 		{"", "", ""},
 	}
 	for _, tt := range tests {
-		if got := action(tt.method, tt.path); got != tt.want {
+		if got := record.Action(tt.method, tt.path); got != tt.want {
 			t.Errorf("action(%q, %q) = %q, want %q", tt.method, tt.path, got, tt.want)
 		}
 	}

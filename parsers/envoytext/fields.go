@@ -172,7 +172,7 @@ func (sp *split) fill(o *record.Options, s *record.Sighting, attrs *record.Attrs
 	if ua := sp.get(roleUserAgent); ua != "" {
 		s.UserAgent = ua
 	}
-	if act := action(sp.get(roleMethod), sp.get(rolePath)); act != "" {
+	if act := record.Action(sp.get(roleMethod), sp.get(rolePath)); act != "" {
 		s.Action = act
 	}
 	code, err := strconv.Atoi(sp.get(roleStatus))
@@ -210,21 +210,6 @@ func holdsToken(v []byte) bool {
 	tok, why := record.BearerJWT(string(v))
 	_, bearer := record.BearerToken(string(v))
 	return tok != "" || why != "" || bearer
-}
-
-// action is "METHOD /path" with the query string dropped (queries may hold
-// credentials); just the method or the path when only one is known.
-func action(method, path string) string {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case method == "":
-		return path
-	case path == "":
-		return method
-	}
-	return method + " " + path
 }
 
 // hostOnly strips the port from an authority ("api.example.com:443",

@@ -394,12 +394,8 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 // sanitized copy as Parse reads them, duplicates tolerated.
 func (Parser) SalvageFields(line []byte, o *record.Options, s *record.Sighting) {
 	var jp fastjson.Parser
-	v, err := jp.ParseBytes(line)
-	if err != nil {
-		return
-	}
-	obj, err := v.Object()
-	if err != nil {
+	obj, ok := record.SalvagedObject(&jp, line)
+	if !ok {
 		return
 	}
 	t := newTable(o.FieldMap)
@@ -433,7 +429,7 @@ func (t *table) sighting(s *record.Sighting, o *record.Options) (reason string) 
 	s.Principal = t.text(fPrincipal)
 	s.ClientIP = record.ClientIP(t.text(fClientIP))
 	s.UserAgent = t.text(fUserAgent)
-	s.Action = action(t.text(fMethod), t.text(fPath))
+	s.Action = record.Action(t.text(fMethod), t.text(fPath))
 	if s.Outcome = outcome(t.text(fOutcome)); s.Outcome == record.OutcomeUnknown {
 		s.Outcome = record.OutcomeFromStatus(statusCode(t.text(fStatus)))
 	}
@@ -450,22 +446,6 @@ func outcome(v string) string {
 		return record.OutcomeRejected
 	}
 	return record.OutcomeUnknown
-}
-
-// action is "METHOD /path" with the query string dropped (queries may hold
-// credentials); just the method or the path when only one is known. A full
-// URL keeps its scheme and host.
-func action(method, path string) string {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case method == "":
-		return path
-	case path == "":
-		return method
-	}
-	return method + " " + path
 }
 
 // statusCode reads an HTTP status written as "200" or 200.0; 0 when it is

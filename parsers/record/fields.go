@@ -106,6 +106,22 @@ func ClientIP(v string) string {
 	return strings.Trim(v, "[]")
 }
 
+// Action is "METHOD /path" with the query string and fragment dropped
+// (queries may hold credentials); just the method or the path when only one
+// is known. A full URL keeps its scheme and host.
+func Action(method, path string) string {
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	switch {
+	case method == "":
+		return path
+	case path == "":
+		return method
+	}
+	return method + " " + path
+}
+
 // OutcomeFromStatus maps an HTTP status to a verifier outcome: 401 and 403
 // are rejections, 1xx-3xx acceptances, anything else unknown (a 404 or 500
 // may come before or after the token was checked).

@@ -59,3 +59,17 @@ func jsonSyntaxReason(line []byte) string {
 	}
 	return "invalid JSON: " + err.Error()
 }
+
+// SalvagedObject parses a rejected line's sanitized copy (see Salvager) as a
+// JSON object with p, duplicate keys tolerated; ok is false when it is not
+// one. The object is valid until p parses again.
+func SalvagedObject(p *fastjson.Parser, line []byte) (o *fastjson.Object, ok bool) {
+	v, err := p.ParseBytes(line)
+	if err != nil {
+		return nil, false
+	}
+	if o, err = v.Object(); err != nil {
+		return nil, false
+	}
+	return o, true
+}

@@ -266,12 +266,8 @@ var (
 
 func locateJSON(line []byte, o *Options, s *Sighting) {
 	var p fastjson.Parser
-	v, err := p.ParseBytes(line)
-	if err != nil {
-		return
-	}
-	obj, err := v.Object()
-	if err != nil {
+	obj, ok := SalvagedObject(&p, line)
+	if !ok {
 		return
 	}
 	first := func(keys []string) string {
@@ -306,7 +302,7 @@ func locateJSON(line []byte, o *Options, s *Sighting) {
 		s.Observer = hostPart(first(jsonHostKeys))
 	}
 	s.UserAgent = first(jsonUAKeys)
-	s.Action = joinAction(first(jsonMethodKeys), first(jsonPathKeys))
+	s.Action = Action(first(jsonMethodKeys), first(jsonPathKeys))
 	if status := first(jsonStatusKeys); status != "" {
 		if code, err := strconv.ParseFloat(status, 64); err == nil && code >= 100 && code < 600 {
 			s.Outcome = OutcomeFromStatus(int(code))
@@ -357,7 +353,7 @@ func locateText(line []byte, o *Options, s *Sighting) {
 			continue
 		}
 		target, _, _ = strings.Cut(target, " ")
-		s.Action = joinAction(method, target)
+		s.Action = Action(method, target)
 		if status, _, _ := bytes.Cut(bytes.TrimLeft(q, " "), []byte(" ")); len(status) == 3 {
 			if code, err := strconv.Atoi(string(status)); err == nil && code >= 100 && code < 600 {
 				s.Outcome = OutcomeFromStatus(code)
@@ -368,21 +364,6 @@ func locateText(line []byte, o *Options, s *Sighting) {
 		}
 		break
 	}
-}
-
-// joinAction is "METHOD /path" with the query dropped (it may hold
-// credentials).
-func joinAction(method, path string) string {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case method == "":
-		return path
-	case path == "":
-		return method
-	}
-	return method + " " + path
 }
 
 // hostPart drops a port from a host[:port] authority.

@@ -80,6 +80,7 @@ type KeyWindow struct {
 // artifacts verified against another key set, they are verified again from
 // the stored raw artifacts, so that findings always reflect the given keys.
 func (c *Case) SetKeys(ctx context.Context, set []*keys.Key, win KeyWindow) error {
+	c.keys = set
 	prev, err := c.keyFingerprints(ctx)
 	if err != nil {
 		return err
@@ -132,7 +133,7 @@ func (c *Case) reverify(ctx context.Context, set []*keys.Key) error {
 	if err != nil {
 		return err
 	}
-	pool := newVerifierPool(set, 0)
+	pool := newVerifierPool(set, c.Verify, 0)
 	coll := &artifactCollector{}
 	for rows.Next() {
 		var key, kind, raw string
@@ -176,6 +177,60 @@ func (c *Case) reverify(ctx context.Context, set []*keys.Key) error {
 	return ld.commit(ctx)
 }
 
+// settle verifies against every key the artifacts whose checks
+// VerifyNeeded deferred (sig_status not-checked) and that where selects (a
+// condition on artifacts a and matches m), and writes their verdicts. It
+// returns how many it settled.
+// Without the keys (a case reopened, not given them again) nothing is
+// settled: the artifacts stay not-checked, as stored.
+func (c *Case) settle(ctx context.Context, conn *sql.Conn, where string) (int, error) {
+	if len(c.keys) == 0 {
+		return 0, nil
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT a.artifact_key, a.kind, r.raw
+		FROM artifacts a JOIN artifact_raw r USING (artifact_key) LEFT JOIN matches m USING (artifact_key)
+		WHERE a.sig_status = '`+SigNotChecked+`' AND (`+where+`)`)
+	if err != nil {
+		return 0, err
+	}
+	type job struct{ key, kind, raw string }
+	var jobs []job
+	for rows.Next() {
+		var j job
+		if err := rows.Scan(&j.key, &j.kind, &j.raw); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	pool := newVerifierPool(c.keys, VerifyAll, 0)
+	coll := &artifactCollector{}
+	for _, j := range jobs {
+		pool.submit(verifyJob{key: j.key, kind: j.kind, raw: j.raw, out: coll})
+	}
+	done := coll.wait()
+	pool.close()
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE settled AS SELECT * FROM artifacts LIMIT 0`); err != nil {
+		return 0, err
+	}
+	arts, raws := artifactBatches(done)
+	raws.Release()
+	if err := (&loader{conn: conn}).insert(ctx, "settled", arts); err != nil {
+		return 0, err
+	}
+	if _, err := conn.ExecContext(ctx, `UPDATE artifacts SET sig_status = s.sig_status, signer_fp = s.signer_fp,
+		verify_note = s.verify_note, sig_flags = s.sig_flags
+		FROM settled s WHERE artifacts.artifact_key = s.artifact_key`); err != nil {
+		return 0, err
+	}
+	_, err = conn.ExecContext(ctx, `DROP TABLE settled`)
+	return len(done), err
+}
+
 // RuleRun is the outcome of one rule.
 type RuleRun struct {
 	Rule     *rules.Rule
@@ -208,16 +263,22 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	start := time.Now()
-	if _, err := conn.ExecContext(ctx, matchSQL); err != nil {
+	if _, err := conn.ExecContext(ctx, matchAllSQL); err != nil {
 		return nil, fmt.Errorf("matching artifacts to issuances: %w", err)
 	}
 	c.trace("match", start)
 	start = time.Now()
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE rule_hits (
-		rule_id VARCHAR, title VARCHAR, default_level VARCHAR, artifact_key VARCHAR,
-		reason VARCHAR, level VARCHAR, coverage VARCHAR, evidence STRUCT(file VARCHAR, line BIGINT)[])`); err != nil {
-		return nil, err
+	// The trusted-key checks deferred at ingest, where a finding may depend
+	// on them: artifacts the ledger does not account for, and those that
+	// share an id with an exposed-key artifact (a re-signed copy of a
+	// legitimate token is told from its original by its signer).
+	if _, err := c.settle(ctx, conn, `coalesce(m.match_type, 'none') NOT IN ('raw', 'id')
+		OR EXISTS (SELECT 1 FROM artifacts e JOIN keys k ON k.key_fp = e.signer_fp AND k.role = 'exposed'
+		           WHERE e.sig_status = 'valid' AND e.kind = a.kind AND e.artifact_id = a.artifact_id)`); err != nil {
+		return nil, fmt.Errorf("verifying against the trusted keys: %w", err)
 	}
+	c.trace("verify deferred", start)
+	start = time.Now()
 	kinds := map[string]bool{}
 	krows, err := conn.QueryContext(ctx, `SELECT DISTINCT kind FROM artifacts WHERE kind IS NOT NULL`)
 	if err != nil {
@@ -235,13 +296,41 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	if err := krows.Err(); err != nil {
 		return nil, err
 	}
-	runs := make([]RuleRun, 0, len(ruleSet))
-	for _, r := range ruleSet {
-		if r.Kind != "" && r.Kind != "any" && !kinds[r.Kind] && len(kinds) > 0 {
-			runs = append(runs, RuleRun{Rule: r, Skipped: "no " + r.Kind + " artifacts in the case"})
-			continue
+	runAll := func() ([]RuleRun, error) {
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE rule_hits (
+			rule_id VARCHAR, title VARCHAR, default_level VARCHAR, artifact_key VARCHAR,
+			reason VARCHAR, level VARCHAR, coverage VARCHAR, evidence STRUCT(file VARCHAR, line BIGINT)[])`); err != nil {
+			return nil, err
 		}
-		runs = append(runs, c.runRule(ctx, conn, r))
+		runs := make([]RuleRun, 0, len(ruleSet))
+		for _, r := range ruleSet {
+			if r.Kind != "" && r.Kind != "any" && !kinds[r.Kind] && len(kinds) > 0 {
+				runs = append(runs, RuleRun{Rule: r, Skipped: "no " + r.Kind + " artifacts in the case"})
+				continue
+			}
+			runs = append(runs, c.runRule(ctx, conn, r))
+		}
+		return runs, nil
+	}
+	runs, err := runAll()
+	if err != nil {
+		return nil, err
+	}
+	// A rule that hit an artifact whose trusted-key checks were deferred
+	// (a rule of the analyst's that does not ask for an exposed signer):
+	// settle them and run the rules again, so that no rule ever judged a
+	// status that was not final.
+	for {
+		n, err := c.settle(ctx, conn, `a.artifact_key IN (SELECT artifact_key FROM rule_hits)`)
+		if err != nil {
+			return nil, fmt.Errorf("verifying against the trusted keys: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		if runs, err = runAll(); err != nil {
+			return nil, err
+		}
 	}
 	c.trace("rules", start)
 	start = time.Now()
@@ -316,12 +405,40 @@ func optionalColumn(cols []string, col string) string {
 	return "NULL"
 }
 
-const findingsSQL = `
+// artifactListsSQL is the query of the lists behind an artifact's findings
+// (who saw it, as whom, from where, its first 20 sightings in time) over
+// the sightings that pass where. They are costly for every artifact of a
+// large case (ordered distinct lists), so they are computed when read: the
+// view artifact_lists for rules and people, and for the artifacts with hits
+// only when findings are built (the filter is applied before grouping: the
+// planner does not push it through the view).
+func artifactListsSQL(where string) string {
+	return `SELECT s.artifact_key,
+       list(DISTINCT s.observer ORDER BY s.observer) FILTER (WHERE s.observer IS NOT NULL) AS observers,
+       list(DISTINCT coalesce(s.principal, n.subject_name, a.subject) ORDER BY coalesce(s.principal, n.subject_name, a.subject))
+           FILTER (WHERE coalesce(s.principal, n.subject_name, a.subject) IS NOT NULL) AS principals,
+       list(DISTINCT s.client_ip ORDER BY s.client_ip) FILTER (WHERE s.client_ip IS NOT NULL) AS client_ips,
+       -- min_by with n is much cheaper than sorting every sighting into a list
+       min_by({'file': s.src_file, 'line': s.src_line},
+              (coalesce(s.observed_at, '9999-12-31'::TIMESTAMP), s.src_file, s.src_line), 20) AS evidence
+FROM sightings s LEFT JOIN artifacts a USING (artifact_key)
+LEFT JOIN artifact_names n USING (artifact_key)
+` + where + `
+GROUP BY s.artifact_key`
+}
+
+// matchAllSQL is match.sql and the artifact_lists view.
+var matchAllSQL = matchSQL + "\nCREATE OR REPLACE VIEW artifact_lists AS\n" + artifactListsSQL("") + ";\n"
+
+// findingsSQL rebuilds the findings from rule_hits.
+var findingsSQL = `
+CREATE OR REPLACE TEMP TABLE hit_lists AS
+` + artifactListsSQL("WHERE s.artifact_key IN (SELECT artifact_key FROM rule_hits)") + `;
 DELETE FROM findings;
 INSERT INTO findings
 SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.issuer, a.subject, a.signer_fp,
        st.first_seen, st.last_seen, coalesce(st.sightings, 0), coalesce(st.accepted, 0),
-       coalesce(st.observers, []), coalesce(st.principals, []), coalesce(st.client_ips, []),
+       coalesce(hl.observers, []), coalesce(hl.principals, []), coalesce(hl.client_ips, []),
        h.reason || CASE WHEN coalesce(st.salvaged, 0) = 0 THEN ''
                         ELSE '; salvaged from ' || st.salvaged || ' rejected line(s) ('
                              || array_to_string(list_slice(st.salvage_reasons, 1, 3), '; ')
@@ -329,11 +446,12 @@ SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.iss
                              || CASE WHEN st.ambiguous
                                      THEN ': ambiguous, the line carried several tokens or a duplicated key, so which one the verifier checked is unknown'
                                      ELSE '' END END,
-       coalesce(h.coverage, m.coverage), coalesce(h.evidence, st.evidence, []),
+       coalesce(h.coverage, m.coverage), coalesce(h.evidence, hl.evidence, []),
        coalesce(t.status, 'open'), t.note, n.subject_name, coalesce(st.salvaged, 0), coalesce(st.ambiguous, false)
 FROM (SELECT DISTINCT ON (rule_id, artifact_key) * FROM rule_hits ORDER BY rule_id, artifact_key, reason) h
 LEFT JOIN artifacts a ON a.artifact_key = h.artifact_key
 LEFT JOIN artifact_stats st ON st.artifact_key = h.artifact_key
+LEFT JOIN hit_lists hl ON hl.artifact_key = h.artifact_key
 LEFT JOIN matches m ON m.artifact_key = h.artifact_key
 LEFT JOIN triage t ON t.rule_id = h.rule_id AND t.artifact_key = h.artifact_key
 LEFT JOIN artifact_names n ON n.artifact_key = h.artifact_key;

@@ -19,6 +19,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/forgehunt/forgehunt/analyzer/keys"
 )
 
 //go:embed sql/schema.sql
@@ -34,7 +36,13 @@ type Case struct {
 	// Trace, if set, is told how long each stage of an analysis took
 	// (forgehunt bench's breakdown); nil records nothing.
 	Trace func(stage string, d time.Duration)
-	conn  *duckdb.Connector
+	// Verify says which signature checks run; the zero value is
+	// VerifyNeeded (trusted keys only where a finding may depend on them).
+	Verify VerifyMode
+	conn   *duckdb.Connector
+	// keys is the key set of the last SetKeys or Ingest: Analyze settles
+	// the checks VerifyNeeded deferred with it.
+	keys []*keys.Key
 }
 
 // trace reports a stage that started at start to c.Trace, if set.
@@ -44,9 +52,32 @@ func (c *Case) trace(stage string, start time.Time) {
 	}
 }
 
+// CaseOptions tune the database of a case.
+type CaseOptions struct {
+	// MemoryLimit bounds the database's memory, in DuckDB's size syntax
+	// ("512MB", "2GiB"); "" is DefaultMemoryLimit. Past it, DuckDB spills
+	// to TempDir instead of growing.
+	MemoryLimit string
+	// TempDir is where the database spills. "" is DuckDB's default: next to
+	// a case file (<case>.tmp); an in-memory case needs one to spill at all.
+	TempDir string
+}
+
+// DefaultMemoryLimit is the database's memory bound unless told otherwise:
+// a hunt over gigabytes spills rather than exhausting the machine, and the
+// whole process (Go's parsing heap besides) stays near 1 GiB.
+const DefaultMemoryLimit = "512MB"
+
 // OpenCase opens (creating if needed) the case at path, or an in-memory case
-// when path is "". A new case file is created with mode 0600: it holds tokens.
+// when path is "", with the default options.
 func OpenCase(ctx context.Context, path string) (*Case, error) {
+	return OpenCaseWith(ctx, path, CaseOptions{})
+}
+
+// OpenCaseWith opens (creating if needed) the case at path, or an in-memory
+// case when path is "". A new case file is created with mode 0600: it holds
+// tokens.
+func OpenCaseWith(ctx context.Context, path string, opts CaseOptions) (*Case, error) {
 	dsn := ""
 	if path != "" {
 		if dir := filepath.Dir(path); dir != "" {
@@ -62,6 +93,10 @@ func OpenCase(ctx context.Context, path string) (*Case, error) {
 	}
 	db := sql.OpenDB(connector)
 	c := &Case{DB: db, Path: path, conn: connector}
+	if err := c.configure(ctx, opts); err != nil {
+		c.Close()
+		return nil, err
+	}
 	if path != "" {
 		// A case holds tokens: owner only. (The command also sets umask 077,
 		// which covers DuckDB's WAL and temporary files.)
@@ -89,6 +124,27 @@ func OpenCase(ctx context.Context, path string) (*Case, error) {
 	}
 	return c, nil
 }
+
+// configure applies opts to the database (DuckDB settings are global: one
+// SET covers every connection).
+func (c *Case) configure(ctx context.Context, opts CaseOptions) error {
+	limit := opts.MemoryLimit
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	if _, err := c.DB.ExecContext(ctx, "SET memory_limit = "+quoteLiteral(limit)); err != nil {
+		return fmt.Errorf("memory limit %q: %w", limit, err)
+	}
+	if opts.TempDir != "" {
+		if _, err := c.DB.ExecContext(ctx, "SET temp_directory = "+quoteLiteral(opts.TempDir)); err != nil {
+			return fmt.Errorf("temporary directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// quoteLiteral quotes an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Close closes the database.
 func (c *Case) Close() error {

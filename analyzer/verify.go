@@ -24,6 +24,25 @@ const (
 	SigUnknownKey   = "unknown-key"
 	SigUnverifiable = "unverifiable"
 	SigMalformed    = "malformed"
+	// SigNotChecked: no exposed key verifies it and the trusted keys that
+	// could were not tried, since no finding depended on them (see
+	// VerifyNeeded).
+	SigNotChecked = jwtcheck.StatusNotChecked
+)
+
+// VerifyMode says which signature checks a hunt runs.
+type VerifyMode int
+
+const (
+	// VerifyNeeded checks each artifact against the exposed keys when it is
+	// ingested, and against the trusted keys only where a finding may
+	// depend on the answer: artifacts the ledger does not account for (no
+	// raw or consistent id match), those sharing an id with an exposed-key
+	// artifact, and any a rule hits. The others stay SigNotChecked. The
+	// findings are those of VerifyAll.
+	VerifyNeeded VerifyMode = iota
+	// VerifyAll checks every artifact against every key at ingest.
+	VerifyAll
 )
 
 // ArtifactRow is one row of the artifacts table.
@@ -61,6 +80,10 @@ func tsField(n string) arrow.Field {
 // against the key set. Only JWTs are verifiable so far; other kinds come back
 // unverifiable.
 func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
+	return verifyArtifact(key, kind, raw, set, VerifyAll)
+}
+
+func verifyArtifact(key, kind, raw string, set []*keys.Key, mode VerifyMode) ArtifactRow {
 	sum := sha256.Sum256([]byte(raw))
 	row := ArtifactRow{ArtifactKey: key, Kind: kind, RawSHA256: hex.EncodeToString(sum[:]), raw: raw}
 	if kind != record.KindJWT {
@@ -86,7 +109,12 @@ func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
 	row.Alg = record.Escape(tok.Alg)
 	row.IssuedAt, row.NotBefore, row.ExpiresAt = tok.IssuedAt, tok.NotBefore, tok.ExpiresAt
 	row.Header, row.Claims = tok.HeaderJSON, tok.ClaimsJSON
-	res := jwtcheck.Verify(raw, tok, set)
+	var res jwtcheck.Result
+	if mode == VerifyNeeded {
+		res = jwtcheck.VerifyExposed(raw, tok, set)
+	} else {
+		res = jwtcheck.Verify(raw, tok, set)
+	}
 	row.SigStatus, row.SignerFP, row.VerifyNote = res.Status, res.SignerFP, record.Escape(res.Note)
 	row.SigFlags = res.Flags
 	return row
@@ -108,21 +136,22 @@ type verifyJob struct {
 // verifierPool verifies artifacts on all cores.
 type verifierPool struct {
 	keys []*keys.Key
+	mode VerifyMode
 	jobs chan verifyJob
 	wg   sync.WaitGroup
 }
 
-func newVerifierPool(set []*keys.Key, workers int) *verifierPool {
+func newVerifierPool(set []*keys.Key, mode VerifyMode, workers int) *verifierPool {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &verifierPool{keys: set, jobs: make(chan verifyJob, 4*workers)}
+	p := &verifierPool{keys: set, mode: mode, jobs: make(chan verifyJob, 4*workers)}
 	for range workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			for j := range p.jobs {
-				j.out.add(VerifyArtifact(j.key, j.kind, j.raw, p.keys))
+				j.out.add(verifyArtifact(j.key, j.kind, j.raw, p.keys, p.mode))
 			}
 		}()
 	}

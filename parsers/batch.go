@@ -137,8 +137,10 @@ type Batcher struct {
 	// Flush receives each batch; it must Release it. An error stops nothing
 	// here: the batcher keeps it and returns it from Close.
 	Flush func(Table, arrow.RecordBatch) error
-	// NewArtifact, if set, is called with each sighting and its artifact key,
-	// before the raw value (if any) is dropped.
+	// NewArtifact, if set, is called with a sighting and its artifact key,
+	// before the raw value (if any) is dropped: at least once for each
+	// distinct artifact, not for every sighting (the batcher remembers the
+	// keys of the raw artifacts it met, within record.MaxCacheBytes).
 	NewArtifact func(key string, s *record.Sighting)
 	BatchRows   int
 
@@ -147,6 +149,10 @@ type Batcher struct {
 	counts                        Counts
 	err                           error
 	lastSalvaged                  record.Position // the record of the last salvaged sighting
+	// keys caches ArtifactKey of the raw artifacts met (a token repeated on
+	// many lines is hashed once); keyBytes is what it holds.
+	keys     map[string]string
+	keyBytes int
 }
 
 // NewBatcher returns a batcher using the default memory allocator.
@@ -181,12 +187,23 @@ func (b *Batcher) seen(t time.Time) {
 func (b *Batcher) Sighting(s *record.Sighting) {
 	var key string
 	if s.Raw != "" {
-		key = ArtifactKey(s.Raw)
+		var known bool
+		if key, known = b.keys[s.Raw]; !known {
+			key = ArtifactKey(s.Raw)
+			if b.keys == nil || b.keyBytes+len(s.Raw) > record.MaxCacheBytes {
+				b.keys, b.keyBytes = make(map[string]string, 1024), 0
+			}
+			b.keys[s.Raw] = key
+			b.keyBytes += len(s.Raw) + len(key)
+			if b.NewArtifact != nil {
+				b.NewArtifact(key, s)
+			}
+		}
 	} else {
 		key = IDArtifactKey(s.Kind, s.Issuer, s.ArtifactID)
-	}
-	if b.NewArtifact != nil {
-		b.NewArtifact(key, s)
+		if b.NewArtifact != nil {
+			b.NewArtifact(key, s)
+		}
 	}
 	f := b.sightings.Fields()
 	putStr(f[0], key)

@@ -16,6 +16,9 @@ const (
 	StatusInvalid    = "invalid"     // forged or tampered: alg none, algorithm confusion, or the key named by kid does not verify it
 	StatusUnknownKey = "unknown-key" // well formed, no given key verifies it
 	StatusMalformed  = "malformed"   // cannot be verified as sent
+	// StatusNotChecked: no exposed key verifies it and the trusted keys
+	// that could were not tried (VerifyExposed); Verify settles it.
+	StatusNotChecked = "not-checked"
 )
 
 // Result is the verdict on one token.
@@ -63,13 +66,30 @@ var methods = map[string]method{
 // invalid when some key is named by the token's kid, else unknown-key.
 // Verify is safe for concurrent use.
 func Verify(raw string, tok *Token, set []*keys.Key) Result {
+	return verifyRaw(raw, tok, set, false)
+}
+
+// VerifyExposed is Verify with the signature checks of trusted public keys
+// deferred: a token an exposed key verifies, and one no key of set could
+// verify, get Verify's result; a token only a trusted key might verify is
+// StatusNotChecked, which Verify with the same set settles. What is
+// deferred is what only tells a legitimately signed token from one signed
+// by an unknown key (for a token the issuer's ledger accounts for, nothing
+// depends on it), and it is most of the cost of a hunt's verification.
+// HMAC secrets and the algorithm-confusion check are always tried: they
+// cost a hash.
+func VerifyExposed(raw string, tok *Token, set []*keys.Key) Result {
+	return verifyRaw(raw, tok, set, true)
+}
+
+func verifyRaw(raw string, tok *Token, set []*keys.Key, deferTrusted bool) Result {
 	if tok == nil || tok.raw != raw || tok.signingInput == "" {
 		var err error
 		if tok, err = Decode(raw); err != nil {
 			return Result{Status: StatusMalformed, Note: err.Error()}
 		}
 	}
-	r := verify(tok, set)
+	r := verify(tok, set, deferTrusted)
 	if len(tok.Flags) > 0 {
 		r.Flags = append(append([]string{}, tok.Flags...), r.Flags...)
 	}
@@ -83,7 +103,7 @@ func Verify(raw string, tok *Token, set []*keys.Key) Result {
 	return r
 }
 
-func verify(tok *Token, set []*keys.Key) Result {
+func verify(tok *Token, set []*keys.Key, deferTrusted bool) Result {
 	if tok.problem != "" {
 		return Result{Status: StatusMalformed, Note: tok.problem}
 	}
@@ -111,8 +131,13 @@ func verify(tok *Token, set []*keys.Key) Result {
 	}
 
 	var weak []string // RSA keys too small for Go to verify with
+	deferred := false // a trusted key that fits was not tried
 	try := func(k *keys.Key) bool {
 		if k == nil || k.Type != m.keyType {
+			return false
+		}
+		if deferTrusted && k.Role != keys.RoleExposed && k.Type != keys.TypeHMAC {
+			deferred = true
 			return false
 		}
 		var key any = k.Public
@@ -152,6 +177,10 @@ func verify(tok *Token, set []*keys.Key) Result {
 	}
 	if flags != nil {
 		tok.note(fmt.Sprintf("alg %s is not the registered spelling (verified as %s)", quote(tok.Alg), m.jwt.Alg()))
+	}
+	if signer == nil && deferred {
+		return Result{Status: StatusNotChecked, Flags: flags,
+			Note: "no exposed key verifies it; the trusted keys that could were not tried (nothing needed them)"}
 	}
 	if signer != nil {
 		r := Result{Status: StatusValid, SignerFP: signer.FP, Flags: flags}

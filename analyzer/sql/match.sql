@@ -17,6 +17,9 @@ SELECT artifact_key,
 FROM artifacts
 WHERE claims IS NOT NULL AND json_valid(claims);
 
+-- Per artifact, the figures rules read: scalars only, one pass over the
+-- sightings without joins, so that it costs little for millions of
+-- sightings of hundreds of thousands of artifacts.
 CREATE OR REPLACE TABLE artifact_stats AS
 SELECT s.artifact_key,
        min(s.observed_at) AS first_seen,
@@ -25,21 +28,17 @@ SELECT s.artifact_key,
        count(*) FILTER (WHERE s.outcome = 'accepted') AS accepted,
        min(s.observed_at) FILTER (WHERE s.outcome = 'accepted') AS first_accepted,
        max(s.observed_at) FILTER (WHERE s.outcome = 'accepted') AS last_accepted,
-       list(DISTINCT s.observer ORDER BY s.observer) FILTER (WHERE s.observer IS NOT NULL) AS observers,
-       list(DISTINCT coalesce(s.principal, n.subject_name, a.subject) ORDER BY coalesce(s.principal, n.subject_name, a.subject))
-           FILTER (WHERE coalesce(s.principal, n.subject_name, a.subject) IS NOT NULL) AS principals,
-       list(DISTINCT s.client_ip ORDER BY s.client_ip) FILTER (WHERE s.client_ip IS NOT NULL) AS client_ips,
-       -- the first 20 sightings in time (min_by with n is much cheaper than
-       -- sorting every sighting into a list and slicing it)
-       min_by({'file': s.src_file, 'line': s.src_line},
-              (coalesce(s.observed_at, '9999-12-31'::TIMESTAMP), s.src_file, s.src_line), 20) AS evidence,
        -- sightings salvaged from lines the format rejected, and why they were
        count(*) FILTER (WHERE s.salvaged IS NOT NULL) AS salvaged,
        coalesce(bool_or(s.ambiguous), false) AS ambiguous,
-       list(DISTINCT s.salvaged ORDER BY s.salvaged) FILTER (WHERE s.salvaged IS NOT NULL) AS salvage_reasons
-FROM sightings s LEFT JOIN artifacts a USING (artifact_key)
-LEFT JOIN artifact_names n USING (artifact_key)
+       any_value(r.salvage_reasons) AS salvage_reasons
+FROM sightings s
+LEFT JOIN (SELECT artifact_key, list(DISTINCT salvaged ORDER BY salvaged) AS salvage_reasons
+           FROM sightings WHERE salvaged IS NOT NULL GROUP BY artifact_key) r USING (artifact_key)
 GROUP BY s.artifact_key;
+
+-- The lists behind an artifact's findings are the view artifact_lists,
+-- created after this script (analyzer.artifactListsSQL).
 
 -- Candidate matches, strongest first: raw hash, id (with claim consistency:
 -- issue and expiry times within id_time_tolerance_s, since ledgers and

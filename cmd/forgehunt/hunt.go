@@ -50,7 +50,17 @@ Input:
 
 Case and rules:
   --case FILE           keep the case in FILE (DuckDB) to triage or re-run;
-                        default: a temporary file, removed afterwards
+                        default: in memory, spilling to a temporary
+                        directory, removed afterwards
+  --memory-limit SIZE   the case database's memory bound; past it, it spills
+                        to disk (default 512MB; e.g. 4GB on a large machine
+                        makes big hunts faster)
+  --verify WHICH        'needed': every token against the exposed keys, and
+                        against the trusted keys only where a built-in rule's
+                        finding may depend on it (the others get sig_status
+                        not-checked); 'all': every token against every key;
+                        'auto' (default): needed, or all when --rules adds
+                        rules (their needs are not known)
   --rules DIR           add the rules in DIR (*.yml); repeatable
   --rule ID             run only this rule; repeatable
   --exclude-rule ID     do not run this rule; repeatable
@@ -88,6 +98,7 @@ type huntConfig struct {
 	ledgers                   stringList
 	fieldMap                  stringList
 	casePath, policyPath      string
+	memoryLimit, verify       string
 	ruleDirs, only, exclude   stringList
 	settings                  analyzer.Settings
 	format, out               string
@@ -112,6 +123,8 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.StringVar(&c.envoyFormat, "envoy-format", "", "")
 	fs.StringVar(&c.tz, "tz", "", "")
 	fs.StringVar(&c.casePath, "case", "", "")
+	fs.StringVar(&c.memoryLimit, "memory-limit", "", "")
+	fs.StringVar(&c.verify, "verify", "auto", "")
 	fs.StringVar(&c.policyPath, "policy", "", "")
 	fs.Var(&c.ruleDirs, "rules", "")
 	fs.Var(&c.only, "rule", "")
@@ -172,6 +185,9 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	}
 	if c.failOn != "none" && rules.LevelRank(c.failOn) < 0 {
 		return nil, usagef("--fail-on %q is not one of %s or none", c.failOn, strings.Join(rules.Levels, ", "))
+	}
+	if c.verify != "auto" && c.verify != "needed" && c.verify != "all" {
+		return nil, usagef("--verify %q is not auto, needed or all", c.verify)
 	}
 	return c, nil
 }
@@ -250,6 +266,25 @@ func (c *huntConfig) loadRules() ([]*rules.Rule, []*rules.LoadError, error) {
 	return selected, errs, nil
 }
 
+// verifyMode is the verification a hunt runs for --verify flag and the
+// rules it runs: the deferred trusted-key checks of VerifyNeeded are
+// settled for what the built-in rules may depend on; a rule from a file may
+// judge any artifact's signer, so auto verifies everything when one runs.
+func verifyMode(flag string, ruleSet []*rules.Rule) analyzer.VerifyMode {
+	switch flag {
+	case "all":
+		return analyzer.VerifyAll
+	case "needed":
+		return analyzer.VerifyNeeded
+	}
+	for _, r := range ruleSet {
+		if !strings.HasPrefix(r.Source, "builtin:") {
+			return analyzer.VerifyAll
+		}
+	}
+	return analyzer.VerifyNeeded
+}
+
 // huntResult is what a hunt produced.
 type huntResult struct {
 	ingest   *analyzer.IngestSummary
@@ -290,19 +325,20 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		c.settings = pol.Settings(c.settings)
 		c.settings.Policy = pol
 	}
-	casePath := c.casePath
-	if casePath == "" {
-		// No case asked for: a temporary case file rather than memory, so
-		// that DuckDB can spill to disk and gigabytes of logs fit.
-		dir, err := os.MkdirTemp("", "forgehunt-")
+	copts := analyzer.CaseOptions{MemoryLimit: c.memoryLimit}
+	if c.casePath == "" {
+		// No case asked for: the case lives in memory, bounded, and spills
+		// to a private temporary directory, so that gigabytes of logs fit
+		// and nothing is written that is not needed.
+		dir, err := os.MkdirTemp("", "forgehunt-spill-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		casePath = filepath.Join(dir, "case.duckdb")
+		copts.TempDir = dir
 	}
 	clock.mark("setup")
-	cs, err := analyzer.OpenCase(ctx, casePath)
+	cs, err := analyzer.OpenCaseWith(ctx, c.casePath, copts)
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +347,7 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		clock.mark("close case")
 	}()
 	cs.Trace = clock.add
+	cs.Verify = verifyMode(c.verify, ruleSet)
 	clock.mark("open case")
 	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt}); err != nil {
 		return nil, fmt.Errorf("recording keys: %w", err)

@@ -18,7 +18,7 @@ const queryHelp = `Usage: forgehunt query --case FILE [--format table|jsonl] SQL
 
 Run read-only SQL over a saved case. The case cannot be changed this way.
 Tables: keys, sources, sightings, issuances, rejects, artifacts, matches,
-artifact_stats, findings, triage, rule_runs.
+artifact_stats, artifact_lists, findings, triage, rule_runs.
 
 Example:
   forgehunt query --case incident.duckdb \

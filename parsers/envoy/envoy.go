@@ -280,8 +280,9 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 	f := newFields(in.Options.FieldMap)
 	name := p.Name()
 	var (
-		s     record.Sighting
-		attrs record.Attrs
+		s       record.Sighting
+		attrs   record.Attrs
+		bearers record.BearerCache
 	)
 	return record.EachLine(ctx, in, name, sink, func(lineNo int64, line []byte) {
 		pos := record.Position{File: in.Name, Line: lineNo, Format: name}
@@ -297,7 +298,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
-		raw, why := record.BearerJWT(f.get(f.token))
+		raw, why := bearers.BearerJWT(f.raw(f.first(f.token)))
 		if why != "" {
 			reject(why)
 			return

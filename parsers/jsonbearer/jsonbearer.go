@@ -337,8 +337,9 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 	t := newTable(in.Options.FieldMap)
 	name := p.Name()
 	var (
-		s     record.Sighting
-		attrs record.Attrs
+		s       record.Sighting
+		attrs   record.Attrs
+		bearers record.BearerCache
 	)
 	return record.EachLine(ctx, in, name, sink, func(lineNo int64, line []byte) {
 		pos := record.Position{File: in.Name, Line: lineNo, Format: name}
@@ -358,7 +359,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		tv, tokenField := t.value(fToken)
 		if tv != nil && tv.Type() == fastjson.TypeString {
 			var why string
-			if raw, why = record.BearerJWT(string(tv.GetStringBytes())); why != "" {
+			if raw, why = bearers.BearerJWT(tv.GetStringBytes()); why != "" {
 				reject(why)
 				return
 			}

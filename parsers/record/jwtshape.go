@@ -41,3 +41,34 @@ func BearerJWT(v string) (token, rejectReason string) {
 	}
 	return "", ""
 }
+
+// BearerCache remembers what BearerJWT said of the values a parser met, so
+// that a token presented on many lines is shape-checked and copied once: a
+// repeated value costs a map lookup and no allocation. The zero value is
+// ready; it is used by one goroutine (one Parse). It holds at most
+// MaxCacheBytes of values and starts over when full.
+type BearerCache struct {
+	m     map[string]bearerVerdict
+	bytes int
+}
+
+type bearerVerdict struct{ token, reason string }
+
+// MaxCacheBytes bounds the bytes a per-parse cache (BearerCache, the
+// batcher's artifact keys) holds before it starts over.
+const MaxCacheBytes = 64 << 20
+
+// BearerJWT is BearerJWT(string(v)), remembered.
+func (c *BearerCache) BearerJWT(v []byte) (token, rejectReason string) {
+	if r, ok := c.m[string(v)]; ok {
+		return r.token, r.reason
+	}
+	if c.m == nil || c.bytes+len(v) > MaxCacheBytes {
+		c.m, c.bytes = make(map[string]bearerVerdict, 1024), 0
+	}
+	c.bytes += len(v)
+	s := string(v)
+	token, rejectReason = BearerJWT(s)
+	c.m[s] = bearerVerdict{token, rejectReason}
+	return token, rejectReason
+}

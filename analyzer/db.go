@@ -156,10 +156,23 @@ func (c *Case) Close() error {
 }
 
 // loader inserts Arrow record batches into case tables within one
-// transaction on its own connection.
+// transaction on its own connection. The batches of one table (the first it
+// is given: sightings for an access log, issuances for a ledger) are
+// streamed into a single INSERT that runs while the batches are made; the
+// other tables' batches wait in pending until finish.
 type loader struct {
 	conn *sql.Conn
 	tx   bool
+
+	stream      *streamReader // nil until the first insert
+	streamTable string
+	streamDone  chan error
+	pending     []pendingBatch
+}
+
+type pendingBatch struct {
+	table string
+	rec   arrow.RecordBatch
 }
 
 // viewSeq names Arrow views uniquely across connections.
@@ -177,16 +190,72 @@ func (c *Case) newLoader(ctx context.Context) (*loader, error) {
 	return &loader{conn: conn, tx: true}, nil
 }
 
-// insert appends rec to table. The Arrow view is materialized at once with
-// INSERT ... SELECT * (the only use of duckdb-go's Arrow view that is safe).
+// add appends rec to table: into the loader's stream when the table is
+// the streamed one (starting it with the first batch), else pending until
+// finish. It owns rec. Calls must not overlap.
+func (l *loader) add(ctx context.Context, table string, rec arrow.RecordBatch) error {
+	if l.stream == nil {
+		l.stream = newStreamReader(rec.Schema())
+		l.streamTable = table
+		l.streamDone = make(chan error, 1)
+		go func() {
+			l.streamDone <- l.insertReader(ctx, table, l.stream)
+		}()
+	}
+	if table != l.streamTable {
+		l.pending = append(l.pending, pendingBatch{table, rec})
+		return nil
+	}
+	select {
+	case l.stream.ch <- rec:
+		return nil
+	case err := <-l.streamDone:
+		// the INSERT ended early (an error): report it from finish too
+		rec.Release()
+		l.streamDone <- err
+		if err == nil {
+			err = errors.New("loading " + table + ": the insert ended early")
+		}
+		return err
+	}
+}
+
+// finish ends the stream, waits for its INSERT and inserts what is
+// pending; the connection is free again afterwards.
+func (l *loader) finish(ctx context.Context) error {
+	var err error
+	if l.stream != nil {
+		close(l.stream.ch)
+		err = <-l.streamDone
+		l.stream = nil
+	}
+	for _, p := range l.pending {
+		if err != nil {
+			p.rec.Release()
+			continue
+		}
+		err = l.insert(ctx, p.table, p.rec)
+	}
+	l.pending = nil
+	return err
+}
+
+// insert appends rec to table at once. The Arrow view is materialized at
+// once with INSERT ... SELECT * (the only use of duckdb-go's Arrow view that
+// is safe).
 func (l *loader) insert(ctx context.Context, table string, rec arrow.RecordBatch) error {
 	defer rec.Release()
-	view := fmt.Sprintf("arrow_in_%s_%d", table, viewSeq.Add(1))
 	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
 	if err != nil {
 		return err
 	}
 	defer rdr.Release()
+	return l.insertReader(ctx, table, rdr)
+}
+
+// insertReader appends every batch rdr yields to table, in one INSERT.
+func (l *loader) insertReader(ctx context.Context, table string, rdr array.RecordReader) error {
+	view := fmt.Sprintf("arrow_in_%s_%d", table, viewSeq.Add(1))
 	return l.conn.Raw(func(dc any) error {
 		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
 		if err != nil {
@@ -206,6 +275,52 @@ func (l *loader) insert(ctx context.Context, table string, rec arrow.RecordBatch
 	})
 }
 
+// streamReader is an array.RecordReader over the batches sent on ch,
+// until ch is closed: the source of a streamed INSERT.
+type streamReader struct {
+	refs   atomic.Int64
+	schema *arrow.Schema
+	ch     chan arrow.RecordBatch
+	cur    arrow.RecordBatch
+}
+
+func newStreamReader(schema *arrow.Schema) *streamReader {
+	r := &streamReader{schema: schema, ch: make(chan arrow.RecordBatch, 2)}
+	r.refs.Store(1)
+	return r
+}
+
+func (r *streamReader) Retain() { r.refs.Add(1) }
+
+func (r *streamReader) Release() {
+	if r.refs.Add(-1) == 0 && r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+}
+
+func (r *streamReader) Schema() *arrow.Schema { return r.schema }
+
+func (r *streamReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	rec, ok := <-r.ch
+	if !ok {
+		return false
+	}
+	r.cur = rec
+	return true
+}
+
+func (r *streamReader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is RecordBatch (array.RecordReader still asks for it).
+func (r *streamReader) Record() arrow.RecordBatch { return r.cur }
+
+func (r *streamReader) Err() error { return nil }
+
 func (l *loader) exec(ctx context.Context, q string, args ...any) error {
 	_, err := l.conn.ExecContext(ctx, q, args...)
 	return err
@@ -222,6 +337,7 @@ func (l *loader) commit(ctx context.Context) error {
 }
 
 func (l *loader) rollback() {
+	l.finish(context.Background())
 	if l.tx {
 		l.conn.ExecContext(context.Background(), "ROLLBACK")
 		l.tx = false

@@ -291,7 +291,7 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		b := parsers.NewBatcher(func(t parsers.Table, rec arrow.RecordBatch) error {
 			ldMu.Lock()
 			defer ldMu.Unlock()
-			return ld.insert(ctx, string(t), rec)
+			return ld.add(ctx, string(t), rec)
 		})
 		b.NewArtifact = func(key string, s *record.Sighting) {
 			if _, loaded := known.LoadOrStore(key, struct{}{}); loaded {
@@ -337,6 +337,9 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 			return res, fmt.Errorf("%s: %w", path, err)
 		}
 		counts.Merge(b.Counts())
+	}
+	if err := ld.finish(ctx); err != nil {
+		return res, fmt.Errorf("%s: %w", path, err)
 	}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
@@ -523,12 +526,13 @@ func parseInParts(ctx context.Context, format record.Format, path string, r io.R
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			bearers := &record.BearerCache{} // this worker's, across its parts
 			for part := range parts {
 				if errs[w] != nil {
 					continue // drain
 				}
 				in := &record.Input{Name: path, R: bytes.NewReader(part.Data), Options: ropts,
-					Stats: &partStats[w], FirstLine: part.FirstLine}
+					Stats: &partStats[w], FirstLine: part.FirstLine, Bearers: bearers}
 				errs[w] = safeParse(ctx, format, in, batchers[w])
 			}
 		}()

@@ -1,7 +1,6 @@
 package parsers
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
 	"time"
@@ -55,10 +54,7 @@ const MaxExcerpt = 512
 const MaxReason = 256
 
 // ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its bytes.
-func ArtifactKey(raw string) string {
-	sum := sha256.Sum256([]byte(raw))
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func ArtifactKey(raw string) string { return record.ArtifactKey(raw) }
 
 // IDArtifactKey is the key of an artifact known only by id: "<kind>:<issuer>:<id>".
 func IDArtifactKey(kind, issuer, id string) string {
@@ -153,14 +149,19 @@ type Batcher struct {
 	// many lines is hashed once); keyBytes is what it holds.
 	keys     map[string]string
 	keyBytes int
+	// rawKeys are the keys met as Sighting.RawKey.
+	rawKeys map[string]struct{}
 }
+
+// maxRawKeys bounds Batcher.rawKeys (keys are 71 bytes).
+const maxRawKeys = 1 << 18
 
 // NewBatcher returns a batcher using the default memory allocator.
 func NewBatcher(flush func(Table, arrow.RecordBatch) error) *Batcher {
 	mem := memory.DefaultAllocator
 	return &Batcher{
 		Flush:     flush,
-		BatchRows: 64 << 10,
+		BatchRows: 16 << 10,
 		sightings: array.NewRecordBuilder(mem, SightingsSchema),
 		issuances: array.NewRecordBuilder(mem, IssuancesSchema),
 		rejects:   array.NewRecordBuilder(mem, RejectsSchema),
@@ -186,7 +187,20 @@ func (b *Batcher) seen(t time.Time) {
 // stored like any other but counted in Counts.Salvaged, not in Sightings.
 func (b *Batcher) Sighting(s *record.Sighting) {
 	var key string
-	if s.Raw != "" {
+	if s.Raw != "" && s.RawKey != "" {
+		// the format's cache already knows the token: new to this batcher
+		// only if its key is
+		key = s.RawKey
+		if _, known := b.rawKeys[key]; !known {
+			if b.rawKeys == nil || len(b.rawKeys) >= maxRawKeys {
+				b.rawKeys = make(map[string]struct{}, 1024)
+			}
+			b.rawKeys[key] = struct{}{}
+			if b.NewArtifact != nil {
+				b.NewArtifact(key, s)
+			}
+		}
+	} else if s.Raw != "" {
 		var known bool
 		if key, known = b.keys[s.Raw]; !known {
 			key = ArtifactKey(s.Raw)
@@ -310,7 +324,13 @@ func (b *Batcher) flush(t Table) {
 	default:
 		rb, b.nR = b.rejects, 0
 	}
+	sizes := dataSizes(rb)
 	rec := rb.NewRecordBatch()
+	if n := int(rec.NumRows()); n == b.BatchRows {
+		// The next batch is as large: its buffers are allocated once
+		// instead of grown by doubling.
+		reserve(rb, n, sizes)
+	}
 	if rec.NumRows() == 0 {
 		rec.Release()
 		return
@@ -321,6 +341,27 @@ func (b *Batcher) flush(t Table) {
 	}
 	if err := b.Flush(t, rec); err != nil {
 		b.err = err
+	}
+}
+
+// dataSizes returns the bytes held by each string column of rb.
+func dataSizes(rb *array.RecordBuilder) []int {
+	sizes := make([]int, len(rb.Fields()))
+	for i, f := range rb.Fields() {
+		if sb, ok := f.(*array.StringBuilder); ok {
+			sizes[i] = sb.DataLen()
+		}
+	}
+	return sizes
+}
+
+// reserve makes room in rb for rows rows and sizes bytes per string column.
+func reserve(rb *array.RecordBuilder, rows int, sizes []int) {
+	rb.Reserve(rows)
+	for i, f := range rb.Fields() {
+		if sb, ok := f.(*array.StringBuilder); ok {
+			sb.ReserveData(sizes[i])
+		}
 	}
 }
 

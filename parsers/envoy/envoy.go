@@ -280,10 +280,10 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 	f := newFields(in.Options.FieldMap)
 	name := p.Name()
 	var (
-		s       record.Sighting
-		attrs   record.Attrs
-		bearers record.BearerCache
+		s     record.Sighting
+		attrs record.Attrs
 	)
+	bearers := in.BearerCache()
 	return record.EachLine(ctx, in, name, sink, func(lineNo int64, line []byte) {
 		pos := record.Position{File: in.Name, Line: lineNo, Format: name}
 		reject := func(reason string) {
@@ -298,7 +298,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
-		raw, why := bearers.BearerJWT(f.raw(f.first(f.token)))
+		raw, rawKey, why := bearers.BearerJWT(f.raw(f.first(f.token)))
 		if why != "" {
 			reject(why)
 			return
@@ -307,7 +307,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, Source: record.SourceAuth, Pos: pos}
 		if why := f.sighting(&s, &in.Options, &attrs); why != "" {
 			reject(why)
 			return

@@ -337,10 +337,10 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 	t := newTable(in.Options.FieldMap)
 	name := p.Name()
 	var (
-		s       record.Sighting
-		attrs   record.Attrs
-		bearers record.BearerCache
+		s     record.Sighting
+		attrs record.Attrs
 	)
+	bearers := in.BearerCache()
 	return record.EachLine(ctx, in, name, sink, func(lineNo int64, line []byte) {
 		pos := record.Position{File: in.Name, Line: lineNo, Format: name}
 		reject := func(reason string) {
@@ -355,16 +355,16 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
-		var raw string
+		var raw, rawKey string
 		tv, tokenField := t.value(fToken)
 		if tv != nil && tv.Type() == fastjson.TypeString {
 			var why string
-			if raw, why = bearers.BearerJWT(tv.GetStringBytes()); why != "" {
+			if raw, rawKey, why = bearers.BearerJWT(tv.GetStringBytes()); why != "" {
 				reject(why)
 				return
 			}
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, Source: record.SourceAuth, Pos: pos}
 		idField := ""
 		if raw == "" {
 			if s.ArtifactID = t.id(); s.ArtifactID == "" {

@@ -1,6 +1,10 @@
 package record
 
-import "strings"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
 
 // JWTShaped reports whether s has the compact serialization shape of a JWT:
 // three base64url segments separated by dots (a JWS; the signature may be
@@ -52,16 +56,17 @@ type BearerCache struct {
 	bytes int
 }
 
-type bearerVerdict struct{ token, reason string }
+type bearerVerdict struct{ token, key, reason string }
 
 // MaxCacheBytes bounds the bytes a per-parse cache (BearerCache, the
 // batcher's artifact keys) holds before it starts over.
 const MaxCacheBytes = 64 << 20
 
-// BearerJWT is BearerJWT(string(v)), remembered.
-func (c *BearerCache) BearerJWT(v []byte) (token, rejectReason string) {
+// BearerJWT is BearerJWT(string(v)), remembered, with the token's
+// ArtifactKey ("" when there is no token).
+func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
 	if r, ok := c.m[string(v)]; ok {
-		return r.token, r.reason
+		return r.token, r.key, r.reason
 	}
 	if c.m == nil || c.bytes+len(v) > MaxCacheBytes {
 		c.m, c.bytes = make(map[string]bearerVerdict, 1024), 0
@@ -69,6 +74,16 @@ func (c *BearerCache) BearerJWT(v []byte) (token, rejectReason string) {
 	c.bytes += len(v)
 	s := string(v)
 	token, rejectReason = BearerJWT(s)
-	c.m[s] = bearerVerdict{token, rejectReason}
-	return token, rejectReason
+	if token != "" {
+		key = ArtifactKey(token)
+	}
+	c.m[s] = bearerVerdict{token, key, rejectReason}
+	return token, key, rejectReason
+}
+
+// ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its
+// bytes.
+func ArtifactKey(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

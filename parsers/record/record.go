@@ -52,6 +52,10 @@ type Sighting struct {
 	// Raw is the artifact itself when the log holds it (a bearer token). It is
 	// hashed and verified by the analyzer and never stored in the sightings table.
 	Raw string
+	// RawKey is ArtifactKey(Raw) when the format has it at hand (a
+	// BearerCache computes it once per distinct token), else "" and the
+	// sink computes it.
+	RawKey string `json:"-"`
 	// ArtifactID identifies the artifact when the log holds only an id (jti, uti,
 	// serial); with Issuer it forms the artifact key. Ignored when Raw is set.
 	ArtifactID string
@@ -175,6 +179,11 @@ type Input struct {
 	// a larger input read in parallel; 0 means 1.
 	FirstLine int64
 
+	// Bearers, if set, is the BearerCache formats use, kept by the caller
+	// across the parts of an input that one goroutine reads (a token met
+	// in one part is known in the next); nil: see BearerCache.
+	Bearers *BearerCache
+
 	lineTime time.Time // the current line's envelope time
 }
 
@@ -185,6 +194,14 @@ type Input struct {
 // parallel.
 type LineIndependent interface {
 	LineIndependent() bool
+}
+
+// BearerCache returns in.Bearers, making one for this input if unset.
+func (in *Input) BearerCache() *BearerCache {
+	if in.Bearers == nil {
+		in.Bearers = &BearerCache{}
+	}
+	return in.Bearers
 }
 
 // LineTime is the timestamp of the current line's envelope (the journald,

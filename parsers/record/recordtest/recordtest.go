@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,18 @@ type Ignored struct {
 	Reason string
 }
 
-func (c *Collector) Sighting(s *record.Sighting) { c.Sightings = append(c.Sightings, *s) }
+// Sighting implements record.Sink. A RawKey the format set must be the
+// raw artifact's key (else the collector panics: a format bug); it is
+// cleared, so that formats that set it and formats that do not compare
+// equal.
+func (c *Collector) Sighting(s *record.Sighting) {
+	cp := *s
+	if cp.RawKey != "" && cp.RawKey != record.ArtifactKey(cp.Raw) {
+		panic(fmt.Sprintf("%s: RawKey %s is not the key of Raw", cp.Pos, cp.RawKey))
+	}
+	cp.RawKey = ""
+	c.Sightings = append(c.Sightings, cp)
+}
 func (c *Collector) Issuance(i *record.Issuance) { c.Issuances = append(c.Issuances, *i) }
 func (c *Collector) Reject(r *record.Reject)     { c.Rejects = append(c.Rejects, *r) }
 func (c *Collector) Ignore(pos record.Position, reason string) {

@@ -145,7 +145,7 @@ func (c *Case) reverify(ctx context.Context, set []*keys.Key) error {
 		pool.submit(verifyJob{key: key, kind: kind, raw: raw, out: coll})
 	}
 	rows.Close()
-	done := coll.wait()
+	done := coll.all()
 	pool.close()
 	if err := rows.Err(); err != nil {
 		return err
@@ -212,7 +212,7 @@ func (c *Case) settle(ctx context.Context, conn *sql.Conn, where string) (int, e
 	for _, j := range jobs {
 		pool.submit(verifyJob{key: j.key, kind: j.kind, raw: j.raw, out: coll})
 	}
-	done := coll.wait()
+	done := coll.all()
 	pool.close()
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE settled AS SELECT * FROM artifacts LIMIT 0`); err != nil {
 		return 0, err

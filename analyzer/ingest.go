@@ -275,17 +275,41 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	res.Format = format.Name()
 
-	ld, err := c.newLoader(ctx)
-	if err != nil {
-		return res, err
-	}
+	// Three loaders, each its own connection and transaction: the file's
+	// records (and its sources row, last), its new artifacts and their raw
+	// bytes, each table streamed into one INSERT while the file is read.
+	// They commit raw, artifacts, records: a crash in between leaves
+	// artifacts without their file, which is read again next time (its
+	// sources row is missing) and finds them known.
+	var loaders []*loader
 	committed := false
 	defer func() {
 		if !committed {
-			ld.rollback()
+			for _, l := range loaders {
+				l.rollback()
+			}
 		}
 	}()
-	coll := &artifactCollector{}
+	for range 3 {
+		l, err := c.newLoader(ctx)
+		if err != nil {
+			return res, err
+		}
+		loaders = append(loaders, l)
+	}
+	ld, artLd, rawLd := loaders[0], loaders[1], loaders[2]
+	coll := &artifactCollector{flush: func(rows []ArtifactRow) error {
+		arts, raws := artifactBatches(rows)
+		if err := artLd.add(ctx, "artifacts", arts); err != nil {
+			raws.Release()
+			return err
+		}
+		if raws.NumRows() == 0 {
+			raws.Release()
+			return nil
+		}
+		return rawLd.add(ctx, "artifact_raw", raws)
+	}}
 	var ldMu sync.Mutex // the loader's connection is used by one batcher at a time
 	newBatcher := func() *parsers.Batcher {
 		b := parsers.NewBatcher(func(t parsers.Table, rec arrow.RecordBatch) error {
@@ -330,7 +354,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 			Reason: "read stopped: " + readErr.Error(),
 		})
 	}
-	rows := coll.wait()
+	nArtifacts, err := coll.wait()
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", path, err)
+	}
 	var counts parsers.Counts
 	for _, b := range batchers {
 		if err := b.Close(); err != nil {
@@ -338,8 +365,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		}
 		counts.Merge(b.Counts())
 	}
-	if err := ld.finish(ctx); err != nil {
-		return res, fmt.Errorf("%s: %w", path, err)
+	for _, l := range loaders {
+		if err := l.finish(ctx); err != nil {
+			return res, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
@@ -351,20 +380,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		res.Mismatch = fmt.Sprintf("accounting mismatch: read %d, accounted %d", stats.Records, accounted)
 	}
 	res.First, res.Last = counts.First, counts.Last
-	res.Artifacts = int64(len(rows))
+	res.Artifacts = int64(nArtifacts)
 	res.SequenceGaps = int64(len(stats.SeqGaps)) + stats.SeqGapsDropped
 	if err := insertSequences(ctx, ld, path, &stats); err != nil {
 		return res, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(rows) > 0 {
-		arts, raws := artifactBatches(rows)
-		if err := ld.insert(ctx, "artifacts", arts); err != nil {
-			raws.Release()
-			return res, err
-		}
-		if err := ld.insert(ctx, "artifact_raw", raws); err != nil {
-			return res, err
-		}
 	}
 	status := "complete"
 	if res.ReadErr != nil {
@@ -373,8 +392,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	if err := c.recordSource(ctx, ld, &res, status); err != nil {
 		return res, err
 	}
-	if err := ld.commit(ctx); err != nil {
-		return res, fmt.Errorf("%s: committing: %w", path, err)
+	for _, l := range []*loader{rawLd, artLd, ld} {
+		if err := l.commit(ctx); err != nil {
+			return res, fmt.Errorf("%s: committing: %w", path, err)
+		}
 	}
 	committed = true
 	return res, nil

@@ -168,28 +168,61 @@ func (p *verifierPool) close() {
 	p.wg.Wait()
 }
 
-// artifactCollector gathers the verified artifacts of one input file.
+// artifactCollector gathers verified artifacts. With flush set, it hands
+// them on in groups of artifactFlushRows as they come (an input file's
+// artifacts are streamed into the case, never all held), else it keeps
+// them for wait.
 type artifactCollector struct {
 	pending sync.WaitGroup
-	mu      sync.Mutex
-	rows    []ArtifactRow
+	// flush, if set, takes the rows gathered; its first error is kept and
+	// later rows are dropped.
+	flush func([]ArtifactRow) error
+
+	mu   sync.Mutex
+	rows []ArtifactRow
+	n    int
+	err  error
 }
 
+const artifactFlushRows = 4096
+
 func (c *artifactCollector) add(r ArtifactRow) {
-	c.mu.Lock()
-	c.rows = append(c.rows, r)
-	c.mu.Unlock()
+	c.addNow(r)
 	c.pending.Done()
 }
 
 func (c *artifactCollector) addNow(r ArtifactRow) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.rows = append(c.rows, r)
-	c.mu.Unlock()
+	c.n++
+	if c.flush != nil && len(c.rows) >= artifactFlushRows {
+		c.flushLocked()
+	}
 }
 
-// wait returns every row once all submitted verifications finished.
-func (c *artifactCollector) wait() []ArtifactRow {
+func (c *artifactCollector) flushLocked() {
+	if c.err == nil && len(c.rows) > 0 {
+		c.err = c.flush(c.rows)
+	}
+	c.rows = nil
+}
+
+// wait waits for every submitted verification and flushes the rest; it
+// returns how many artifacts were gathered and the first flush error.
+func (c *artifactCollector) wait() (int, error) {
+	c.pending.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.flush != nil {
+		c.flushLocked()
+	}
+	return c.n, c.err
+}
+
+// all waits for every submitted verification and returns the rows (a
+// collector without flush).
+func (c *artifactCollector) all() []ArtifactRow {
 	c.pending.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()

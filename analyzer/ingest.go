@@ -167,8 +167,8 @@ func (c *Case) Ingest(ctx context.Context, paths []string, set []*keys.Key, opts
 	return sum, ctx.Err()
 }
 
-func (c *Case) knownArtifacts(ctx context.Context) (*sync.Map, error) {
-	known := &sync.Map{}
+func (c *Case) knownArtifacts(ctx context.Context) (*keySet, error) {
+	known := &keySet{}
 	rows, err := c.DB.QueryContext(ctx, `SELECT artifact_key FROM artifacts`)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (c *Case) knownArtifacts(ctx context.Context) (*sync.Map, error) {
 		if err := rows.Scan(&k); err != nil {
 			return nil, err
 		}
-		known.Store(k, struct{}{})
+		known.add(k)
 	}
 	return known, rows.Err()
 }
@@ -227,7 +227,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format, ropts record.Options,
-	pool *verifierPool, known *sync.Map, ingested map[string]bool, claimMu *sync.Mutex) (res SourceResult, err error) {
+	pool *verifierPool, known *keySet, ingested map[string]bool, claimMu *sync.Mutex) (res SourceResult, err error) {
 	start := time.Now()
 	res = SourceResult{Path: path}
 	defer func() { res.Duration = time.Since(start) }()
@@ -318,7 +318,7 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 			return ld.add(ctx, string(t), rec)
 		})
 		b.NewArtifact = func(key string, s *record.Sighting) {
-			if _, loaded := known.LoadOrStore(key, struct{}{}); loaded {
+			if !known.add(key) {
 				return
 			}
 			if s.Raw == "" {

@@ -135,8 +135,9 @@ type Batcher struct {
 	Flush func(Table, arrow.RecordBatch) error
 	// NewArtifact, if set, is called with a sighting and its artifact key,
 	// before the raw value (if any) is dropped: at least once for each
-	// distinct artifact, not for every sighting (the batcher remembers the
-	// keys of the raw artifacts it met, within record.MaxCacheBytes).
+	// distinct artifact, not necessarily for every sighting (when it
+	// computes a raw artifact's key, the batcher remembers it, within
+	// record.MaxCacheBytes, and calls for the first sighting only).
 	NewArtifact func(key string, s *record.Sighting)
 	BatchRows   int
 
@@ -149,12 +150,29 @@ type Batcher struct {
 	// many lines is hashed once); keyBytes is what it holds.
 	keys     map[string]string
 	keyBytes int
-	// rawKeys are the keys met as Sighting.RawKey.
-	rawKeys map[string]struct{}
+	// nets caches IPNetwork of the client addresses met.
+	nets map[string][2]string
 }
 
-// maxRawKeys bounds Batcher.rawKeys (keys are 71 bytes).
-const maxRawKeys = 1 << 18
+// ipNetwork is IPNetwork, remembered for the addresses met (a client sends
+// many requests).
+func (b *Batcher) ipNetwork(ip string) (network, hexIP string) {
+	if ip == "" {
+		return "", ""
+	}
+	if r, ok := b.nets[ip]; ok {
+		return r[0], r[1]
+	}
+	network, hexIP = IPNetwork(ip)
+	if b.nets == nil || len(b.nets) >= maxNets {
+		b.nets = make(map[string][2]string, 1024)
+	}
+	b.nets[ip] = [2]string{network, hexIP}
+	return network, hexIP
+}
+
+// maxNets bounds Batcher.nets.
+const maxNets = 1 << 16
 
 // NewBatcher returns a batcher using the default memory allocator.
 func NewBatcher(flush func(Table, arrow.RecordBatch) error) *Batcher {
@@ -188,17 +206,10 @@ func (b *Batcher) seen(t time.Time) {
 func (b *Batcher) Sighting(s *record.Sighting) {
 	var key string
 	if s.Raw != "" && s.RawKey != "" {
-		// the format's cache already knows the token: new to this batcher
-		// only if its key is
+		// the format's cache hashed the token
 		key = s.RawKey
-		if _, known := b.rawKeys[key]; !known {
-			if b.rawKeys == nil || len(b.rawKeys) >= maxRawKeys {
-				b.rawKeys = make(map[string]struct{}, 1024)
-			}
-			b.rawKeys[key] = struct{}{}
-			if b.NewArtifact != nil {
-				b.NewArtifact(key, s)
-			}
+		if b.NewArtifact != nil {
+			b.NewArtifact(key, s)
 		}
 	} else if s.Raw != "" {
 		var known bool
@@ -227,7 +238,7 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	putStr(f[4], record.Escape(s.Observer))
 	putStr(f[5], record.Escape(s.Principal))
 	putStr(f[6], record.Escape(s.ClientIP))
-	network, hexIP := IPNetwork(s.ClientIP)
+	network, hexIP := b.ipNetwork(s.ClientIP)
 	putStr(f[7], network)
 	putStr(f[8], hexIP)
 	putStr(f[9], record.Escape(s.UserAgent))

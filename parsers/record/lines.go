@@ -169,8 +169,16 @@ func Excerpt(s string, n int) string {
 // DEL, C1), and invalid UTF-8 bytes are written as Go-style escapes; printable
 // text, including non-ASCII letters, is kept.
 func Escape(s string) string {
+	// printable ASCII, the common case, needs no rune decoding
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	clean := true
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 || isControl(r) {
 			clean = false

@@ -87,14 +87,7 @@ func OpenCaseWith(ctx context.Context, path string, opts CaseOptions) (*Case, er
 		}
 		dsn = path
 	}
-	var init func(driver.ExecerContext) error
-	if path == "" && os.Getenv("FH_STORE") == "cmem" {
-		init = func(ex driver.ExecerContext) error {
-			_, err := ex.ExecContext(context.Background(), "ATTACH IF NOT EXISTS ':memory:' AS forgehunt_case (COMPRESS); USE forgehunt_case", nil)
-			return err
-		}
-	}
-	connector, err := duckdb.NewConnector(dsn, init)
+	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, fmt.Errorf("opening case %s: %w", path, err)
 	}

@@ -542,12 +542,12 @@ func parseInParts(ctx context.Context, format record.Format, path string, r io.R
 	partStats := make([]record.Stats, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
+	bearers := &record.BearerCache{} // shared by the workers, across the parts
 	for w := range workers {
 		batchers[w] = newBatcher()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bearers := &record.BearerCache{} // this worker's, across its parts
 			for part := range parts {
 				if errs[w] != nil {
 					continue // drain

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"sync"
 )
@@ -40,31 +41,13 @@ func (s *keySet) add(key string) bool {
 func keyDigest(key string) [32]byte {
 	var d [32]byte
 	if hexKey, ok := strings.CutPrefix(key, "sha256:"); ok && len(hexKey) == 64 {
-		valid := true
-		for i := range d {
-			hi, ok1 := unhex(hexKey[2*i])
-			lo, ok2 := unhex(hexKey[2*i+1])
-			if !ok1 || !ok2 {
-				valid = false
-				break
-			}
-			d[i] = hi<<4 | lo
-		}
-		if valid {
+		var buf [64]byte
+		copy(buf[:], hexKey)
+		if _, err := hex.Decode(d[:], buf[:]); err == nil && hexKey == strings.ToLower(hexKey) {
 			return d
 		}
 	}
 	// a domain byte, so that no id key's hash can equal a raw digest by
 	// construction
 	return sha256.Sum256([]byte("\x00" + key))
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
 }

@@ -150,29 +150,7 @@ type Batcher struct {
 	// many lines is hashed once); keyBytes is what it holds.
 	keys     map[string]string
 	keyBytes int
-	// nets caches IPNetwork of the client addresses met.
-	nets map[string][2]string
 }
-
-// ipNetwork is IPNetwork, remembered for the addresses met (a client sends
-// many requests).
-func (b *Batcher) ipNetwork(ip string) (network, hexIP string) {
-	if ip == "" {
-		return "", ""
-	}
-	if r, ok := b.nets[ip]; ok {
-		return r[0], r[1]
-	}
-	network, hexIP = IPNetwork(ip)
-	if b.nets == nil || len(b.nets) >= maxNets {
-		b.nets = make(map[string][2]string, 1024)
-	}
-	b.nets[ip] = [2]string{network, hexIP}
-	return network, hexIP
-}
-
-// maxNets bounds Batcher.nets.
-const maxNets = 1 << 16
 
 // NewBatcher returns a batcher using the default memory allocator.
 func NewBatcher(flush func(Table, arrow.RecordBatch) error) *Batcher {
@@ -238,7 +216,7 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	putStr(f[4], record.Escape(s.Observer))
 	putStr(f[5], record.Escape(s.Principal))
 	putStr(f[6], record.Escape(s.ClientIP))
-	network, hexIP := b.ipNetwork(s.ClientIP)
+	network, hexIP := IPNetwork(s.ClientIP)
 	putStr(f[7], network)
 	putStr(f[8], hexIP)
 	putStr(f[9], record.Escape(s.UserAgent))

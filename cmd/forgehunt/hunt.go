@@ -326,11 +326,6 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		c.settings.Policy = pol
 	}
 	copts := analyzer.CaseOptions{MemoryLimit: c.memoryLimit}
-	if c.casePath == "" && os.Getenv("FH_STORE") == "file" {
-		dir, _ := os.MkdirTemp("", "forgehunt-x-")
-		defer os.RemoveAll(dir)
-		c.casePath = filepath.Join(dir, "case.duckdb")
-	}
 	if c.casePath == "" {
 		// No case asked for: the case lives in memory, bounded, and spills
 		// to a private temporary directory, so that gigabytes of logs fit

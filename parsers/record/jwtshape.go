@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync"
 )
 
 // JWTShaped reports whether s has the compact serialization shape of a JWT:
@@ -47,38 +48,49 @@ func BearerJWT(v string) (token, rejectReason string) {
 }
 
 // BearerCache remembers what BearerJWT said of the values a parser met, so
-// that a token presented on many lines is shape-checked and copied once: a
-// repeated value costs a map lookup and no allocation. The zero value is
-// ready; it is used by one goroutine (one Parse). It holds at most
-// MaxCacheBytes of values and starts over when full.
+// that a token presented on many lines is shape-checked, copied and hashed
+// once: a repeated value costs a map lookup and no allocation. The zero
+// value is ready; it is safe for concurrent use (the workers reading the
+// parts of one input share one, so a token is held once). It holds at most
+// MaxCacheBytes of values in two generations: when the newer is full, the
+// older is dropped, so the tokens in use stay (a token is used for its
+// lifetime, an hour or so, then never again).
 type BearerCache struct {
-	m     map[string]bearerVerdict
-	bytes int
+	mu       sync.Mutex
+	cur, old map[string]bearerVerdict
+	bytes    int
 }
 
-type bearerVerdict struct{ token, key, reason string }
+// bearerVerdict is what BearerJWT said of value (the map key's text, kept
+// to move the entry to the newer generation without a copy).
+type bearerVerdict struct{ value, token, key, reason string }
 
 // MaxCacheBytes bounds the bytes a per-parse cache (BearerCache, the
-// batcher's artifact keys) holds before it starts over.
+// batcher's artifact keys) holds.
 const MaxCacheBytes = 64 << 20
 
 // BearerJWT is BearerJWT(string(v)), remembered, with the token's
 // ArtifactKey ("" when there is no token).
 func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
-	if r, ok := c.m[string(v)]; ok {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.cur[string(v)]; ok {
 		return r.token, r.key, r.reason
 	}
-	if c.m == nil || c.bytes+len(v) > MaxCacheBytes {
-		c.m, c.bytes = make(map[string]bearerVerdict, 1024), 0
+	r, ok := c.old[string(v)]
+	if !ok {
+		r.value = string(v) // the token below is a part of it
+		r.token, r.reason = BearerJWT(r.value)
+		if r.token != "" {
+			r.key = ArtifactKey(r.token)
+		}
+	}
+	if c.cur == nil || c.bytes+len(v) > MaxCacheBytes/2 {
+		c.old, c.cur, c.bytes = c.cur, make(map[string]bearerVerdict, 1024), 0
 	}
 	c.bytes += len(v)
-	s := string(v)
-	token, rejectReason = BearerJWT(s)
-	if token != "" {
-		key = ArtifactKey(token)
-	}
-	c.m[s] = bearerVerdict{token, key, rejectReason}
-	return token, key, rejectReason
+	c.cur[r.value] = r
+	return r.token, r.key, r.reason
 }
 
 // ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its

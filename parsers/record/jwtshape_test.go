@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,38 @@ func BenchmarkBearerCache(b *testing.B) {
 		if tok, _, _ := c.BearerJWT(v); tok == "" {
 			b.Fatal("no token")
 		}
+	}
+}
+
+// The cache answers as BearerJWT does, across its generations, and keeps a
+// value in use when the older generation is dropped.
+func TestBearerCache(t *testing.T) {
+	var c BearerCache
+	hot := []byte("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJob3QifQ.c2ln")
+	check := func(v []byte) {
+		t.Helper()
+		tok, key, why := c.BearerJWT(v)
+		wtok, wwhy := BearerJWT(string(v))
+		if tok != wtok || why != wwhy {
+			t.Fatalf("%.40q: cache says %q %q, BearerJWT %q %q", v, tok, why, wtok, wwhy)
+		}
+		if (tok == "") != (key == "") || (tok != "" && key != ArtifactKey(tok)) {
+			t.Fatalf("%.40q: key %q for token %q", v, key, tok)
+		}
+	}
+	pad := strings.Repeat("A", 4000)
+	for i := range 3 * MaxCacheBytes / 2 / 4000 { // three generations' worth
+		check(hot)
+		check(fmt.Appendf(nil, "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.%s%d", pad, i))
+		if i%7 == 0 {
+			check(fmt.Appendf(nil, "Basic %d", i))
+			check(fmt.Appendf(nil, "Bearer not-a-jwt-%d", i))
+		}
+	}
+	if _, ok := c.cur[string(hot)]; !ok {
+		t.Error("the value in use was dropped with the older generation")
+	}
+	if c.bytes > MaxCacheBytes/2 {
+		t.Errorf("the newer generation holds %d bytes, over %d", c.bytes, MaxCacheBytes/2)
 	}
 }

@@ -180,8 +180,8 @@ type Input struct {
 	FirstLine int64
 
 	// Bearers, if set, is the BearerCache formats use, kept by the caller
-	// across the parts of an input that one goroutine reads (a token met
-	// in one part is known in the next); nil: see BearerCache.
+	// across the parts of an input read in parallel (a token met in one
+	// part is known in the others); nil: see BearerCache.
 	Bearers *BearerCache
 
 	lineTime time.Time // the current line's envelope time

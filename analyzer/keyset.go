@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"sync"
 )
@@ -41,9 +40,16 @@ func (s *keySet) add(key string) bool {
 func keyDigest(key string) [32]byte {
 	var d [32]byte
 	if hexKey, ok := strings.CutPrefix(key, "sha256:"); ok && len(hexKey) == 64 {
-		var buf [64]byte
-		copy(buf[:], hexKey)
-		if _, err := hex.Decode(d[:], buf[:]); err == nil && hexKey == strings.ToLower(hexKey) {
+		valid := true
+		for i := range d {
+			hi, lo := lowerHex[hexKey[2*i]], lowerHex[hexKey[2*i+1]]
+			if hi|lo > 0xf {
+				valid = false
+				break
+			}
+			d[i] = hi<<4 | lo
+		}
+		if valid {
 			return d
 		}
 	}
@@ -51,3 +57,18 @@ func keyDigest(key string) [32]byte {
 	// construction
 	return sha256.Sum256([]byte("\x00" + key))
 }
+
+// lowerHex is each byte's value as a lower-case hex digit, 0xff for the
+// others (ArtifactKey writes lower case; "sha256:AB…" is another key).
+var lowerHex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()

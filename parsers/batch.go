@@ -184,9 +184,9 @@ func (b *Batcher) seen(t time.Time) {
 func (b *Batcher) Sighting(s *record.Sighting) {
 	var key string
 	if s.Raw != "" && s.RawKey != "" {
-		// the format's cache hashed the token
+		// the format's cache hashed the token, and says when it is new
 		key = s.RawKey
-		if b.NewArtifact != nil {
+		if b.NewArtifact != nil && s.RawKeyFirst {
 			b.NewArtifact(key, s)
 		}
 	} else if s.Raw != "" {

@@ -298,7 +298,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
-		raw, rawKey, why := bearers.BearerJWT(f.raw(f.first(f.token)))
+		raw, rawKey, why, first := bearers.Lookup(f.raw(f.first(f.token)))
 		if why != "" {
 			reject(why)
 			return
@@ -307,7 +307,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, Source: record.SourceAuth, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, RawKeyFirst: first, Source: record.SourceAuth, Pos: pos}
 		if why := f.sighting(&s, &in.Options, &attrs); why != "" {
 			reject(why)
 			return
@@ -363,8 +363,8 @@ func (f *fields) sighting(s *record.Sighting, o *record.Options, attrs *record.A
 	s.Action = record.Action(f.get(f.method), f.get(f.path))
 	status := f.get(f.status)
 	s.Outcome = record.OutcomeFromStatus(statusCode(status))
-	if details := f.get(f.details); strings.Contains(details, "jwt_authn_access_denied") ||
-		strings.Contains(details, "rbac_access_denied") {
+	if details := f.raw(f.first(f.details)); bytes.Contains(details, []byte("jwt_authn_access_denied")) ||
+		bytes.Contains(details, []byte("rbac_access_denied")) {
 		s.Outcome = record.OutcomeRejected
 	}
 	attrs.Reset()
@@ -407,8 +407,17 @@ func (Parser) LineIndependent() bool { return true }
 // isAuthorizationAlias reports whether a JSON key names the Authorization
 // header under another spelling than "authorization" itself.
 func isAuthorizationAlias(key []byte) bool {
-	return len(key) > len(tokenKey) && len(key) < 64 &&
-		bytes.Contains(bytes.ToLower(key), []byte(tokenKey))
+	if len(key) <= len(tokenKey) || len(key) >= 64 {
+		return false
+	}
+	// bytes.Contains(bytes.ToLower(key), tokenKey), without a copy: this
+	// runs for every key of every line that is not read
+	for i := 0; i+len(tokenKey) <= len(key); i++ {
+		if key[i]|0x20 == tokenKey[0] && bytes.EqualFold(key[i:i+len(tokenKey)], []byte(tokenKey)) {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether v holds no value: null, "" or "-".

@@ -72,13 +72,21 @@ const MaxCacheBytes = 64 << 20
 // BearerJWT is BearerJWT(string(v)), remembered, with the token's
 // ArtifactKey ("" when there is no token).
 func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
+	token, key, rejectReason, _ = c.Lookup(v)
+	return token, key, rejectReason
+}
+
+// Lookup is BearerJWT, and first reports whether this is the first time
+// the cache gives out key (or the first since it forgot it).
+func (c *BearerCache) Lookup(v []byte) (token, key, rejectReason string, first bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r, ok := c.cur[string(v)]; ok {
-		return r.token, r.key, r.reason
+		return r.token, r.key, r.reason, false
 	}
 	r, ok := c.old[string(v)]
 	if !ok {
+		first = true
 		r.value = string(v) // the token below is a part of it
 		r.token, r.reason = BearerJWT(r.value)
 		if r.token != "" {
@@ -90,7 +98,7 @@ func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
 	}
 	c.bytes += len(v)
 	c.cur[r.value] = r
-	return r.token, r.key, r.reason
+	return r.token, r.key, r.reason, first && r.key != ""
 }
 
 // ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its

@@ -54,8 +54,11 @@ type Sighting struct {
 	Raw string
 	// RawKey is ArtifactKey(Raw) when the format has it at hand (a
 	// BearerCache computes it once per distinct token), else "" and the
-	// sink computes it.
-	RawKey string `json:"-"`
+	// sink computes it. RawKeyFirst is set on the first sighting the cache
+	// gave RawKey to (and again once it forgot it): sinks that track new
+	// artifacts need to look only at those.
+	RawKey      string `json:"-"`
+	RawKeyFirst bool   `json:"-"`
 	// ArtifactID identifies the artifact when the log holds only an id (jti, uti,
 	// serial); with Issuer it forms the artifact key. Ignored when Raw is set.
 	ArtifactID string

@@ -357,23 +357,32 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	return runs, nil
 }
 
-// runRule runs one rule into rule_hits in a single INSERT, so that a
-// failing rule leaves no partial hits.
+// runRule runs one rule: its query once, into a temporary table (so that
+// it is planned once and its output columns are known), then into
+// rule_hits in a single INSERT, so that a failing rule leaves no partial
+// hits.
 func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) (run RuleRun) {
 	start := time.Now()
 	run = RuleRun{Rule: r}
 	defer func() { run.Duration = time.Since(start) }()
 	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
-	// Planned once for its output columns; a query that does not plan fails
-	// below with the database's error.
-	cols, _ := queryColumns(ctx, conn, q)
 	// The rule's query is code from a rule file, not log data; it is wrapped,
 	// never interpolated with values.
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE rule_out AS\n"+q+"\n"); err != nil {
+		run.Err = fmt.Errorf("%s: %w", r.Source, err)
+		return run
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS rule_out")
+	cols, err := queryColumns(ctx, conn, "SELECT * FROM rule_out")
+	if err != nil {
+		run.Err = fmt.Errorf("%s: %w", r.Source, err)
+		return run
+	}
 	wrapped := `INSERT INTO rule_hits SELECT ?, ?, ?, artifact_key::VARCHAR, reason::VARCHAR,
 		CASE WHEN lvl IN ('informational','low','medium','high','critical') THEN lvl ELSE ? END, cov::VARCHAR,
 		ev::STRUCT(file VARCHAR, line BIGINT)[]
 		FROM (SELECT *, ` + optionalColumn(cols, "level") + ` AS lvl, ` + optionalColumn(cols, "coverage") + ` AS cov, ` +
-		optionalColumn(cols, "evidence") + ` AS ev FROM (` + q + "\n" + `) rule_query)`
+		optionalColumn(cols, "evidence") + ` AS ev FROM rule_out rule_query)`
 	res, err := conn.ExecContext(ctx, wrapped, r.ID, r.Title, r.Level, r.Level)
 	if err != nil {
 		run.Err = fmt.Errorf("%s: %w", r.Source, err)
@@ -384,7 +393,7 @@ func (c *Case) runRule(ctx context.Context, conn *sql.Conn, r *rules.Rule) (run 
 	return run
 }
 
-// queryColumns plans a rule query and returns its output columns.
+// queryColumns plans a query and returns its output columns.
 func queryColumns(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
 	rows, err := conn.QueryContext(ctx, "SELECT * FROM ("+q+"\n) LIMIT 0")
 	if err != nil {

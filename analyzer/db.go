@@ -135,6 +135,11 @@ func (c *Case) configure(ctx context.Context, opts CaseOptions) error {
 	if _, err := c.DB.ExecContext(ctx, "SET memory_limit = "+quoteLiteral(limit)); err != nil {
 		return fmt.Errorf("memory limit %q: %w", limit, err)
 	}
+	// Tables are read with ORDER BY wherever order shows; without
+	// preserving insertion order DuckDB loads in parallel and buffers less.
+	if _, err := c.DB.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
+		return err
+	}
 	if opts.TempDir != "" {
 		if _, err := c.DB.ExecContext(ctx, "SET temp_directory = "+quoteLiteral(opts.TempDir)); err != nil {
 			return fmt.Errorf("temporary directory: %w", err)

@@ -552,7 +552,7 @@ func parseInParts(ctx context.Context, format record.Format, path string, r io.R
 				if errs[w] != nil {
 					continue // drain
 				}
-				in := &record.Input{Name: path, R: bytes.NewReader(part.Data), Options: ropts,
+				in := &record.Input{Name: path, R: bytes.NewReader(part.Data), Data: part.Data, Options: ropts,
 					Stats: &partStats[w], FirstLine: part.FirstLine, Bearers: bearers}
 				errs[w] = safeParse(ctx, format, in, batchers[w])
 			}

@@ -26,69 +26,84 @@ func SplitLines(r io.Reader, size, maxLine int, emit func(Chunk) error) error {
 // SplitLinesAt is SplitLines that cuts only after a line for which cutAfter
 // returns true (nil: any line); a container runtime's partial line must stay
 // with the rest of its record.
+//
+// It reads into the chunk being built and hands that buffer on, so that the
+// bytes are not copied on the way (only the unfinished tail of a chunk is).
 func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) bool, emit func(Chunk) error) error {
+	readLen := min(256<<10, max(size, 1))
+	bufCap := size + readLen + maxLine + 3
 	line := int64(1)
-	buf := make([]byte, 0, size+maxLine+2)
-	var readErr error
+	buf := make([]byte, 0, bufCap)
+	open := 0         // bytes of buf since its last newline: the line in progress
 	skipping := false // inside an over-long line, discarding until its end
-	tmp := make([]byte, 256<<10)
+	var readErr error
 	for readErr == nil {
-		n, err := r.Read(tmp)
-		data := tmp[:n]
+		if cap(buf)-len(buf) < readLen {
+			// no cut was allowed (partial lines): grow
+			buf = append(make([]byte, 0, 2*cap(buf)), buf...)
+		}
+		w := len(buf)
+		n, err := r.Read(buf[w : w+readLen])
 		if err != nil {
 			readErr = err
 		}
-		for len(data) > 0 {
+		// The new bytes buf[w:w+n], checked line by line in place; the
+		// rest of an over-long line is dropped (what follows it is moved
+		// down over it).
+		end := w + n
+		buf = buf[:end]
+		for pos := w; pos < end; {
 			if skipping {
-				i := bytes.IndexByte(data, '\n')
+				i := bytes.IndexByte(buf[pos:end], '\n')
 				if i < 0 {
-					data = nil
 					break
 				}
-				buf = append(buf, '\n')
-				data = data[i+1:]
-				skipping = false
+				buf[w] = '\n'
+				w++
+				pos += i + 1
+				skipping, open = false, 0
 				continue
 			}
-			// Bytes since the last newline in buf: the line in progress.
-			last := bytes.LastIndexByte(buf, '\n')
-			open := len(buf) - last - 1
 			room := maxLine + 3 - open // past the line reader's bound, line ending included
-			i := bytes.IndexByte(data, '\n')
+			i := bytes.IndexByte(buf[pos:end], '\n')
+			take := 0
 			switch {
 			case i >= 0 && i < room:
-				buf = append(buf, data[:i+1]...)
-				data = data[i+1:]
-			case i < 0 && len(data) < room:
-				buf = append(buf, data...)
-				data = nil
+				take, open = i+1, 0
+			case i < 0 && end-pos < room:
+				take = end - pos
+				open += take
 			default: // the line passes maxLine: keep maxLine+1 bytes of it
-				buf = append(buf, data[:room]...)
-				data = data[room:]
-				skipping = true
+				take, skipping = room, true
 			}
-			if len(buf) >= size && !skipping {
-				cut := bytes.LastIndexByte(buf, '\n') + 1
-				for cut > 0 && cutAfter != nil {
-					start := bytes.LastIndexByte(buf[:cut-1], '\n') + 1
-					if cutAfter(buf[start : cut-1]) {
-						break
-					}
-					cut = start
+			if w != pos {
+				copy(buf[w:], buf[pos:pos+take])
+			}
+			w += take
+			pos += take
+		}
+		buf = buf[:w]
+		if len(buf) >= size && !skipping {
+			cut := bytes.LastIndexByte(buf, '\n') + 1
+			for cut > 0 && cutAfter != nil {
+				start := bytes.LastIndexByte(buf[:cut-1], '\n') + 1
+				if cutAfter(buf[start : cut-1]) {
+					break
 				}
-				if cut > 0 {
-					chunk := Chunk{Data: append([]byte(nil), buf[:cut]...), FirstLine: line}
-					line += int64(bytes.Count(chunk.Data, []byte{'\n'}))
-					if err := emit(chunk); err != nil {
-						return err
-					}
-					buf = append(buf[:0], buf[cut:]...)
+				cut = start
+			}
+			if cut > 0 {
+				chunk := Chunk{Data: buf[:cut:cut], FirstLine: line}
+				line += int64(bytes.Count(chunk.Data, []byte{'\n'}))
+				buf = append(make([]byte, 0, bufCap), buf[cut:]...)
+				if err := emit(chunk); err != nil {
+					return err
 				}
 			}
 		}
 	}
 	if len(buf) > 0 {
-		if err := emit(Chunk{Data: append([]byte(nil), buf...), FirstLine: line}); err != nil {
+		if err := emit(Chunk{Data: buf, FirstLine: line}); err != nil {
 			return err
 		}
 	}

@@ -78,3 +78,64 @@ func TestSplitLinesAtKeepsPartialLines(t *testing.T) {
 		t.Fatalf("err %v, %d parts", err, n)
 	}
 }
+
+// splitReference is what SplitLines must give, joined: each line longer
+// than maxLine+2 bytes (line ending included) cut to maxLine+3 bytes, its
+// newline kept.
+func splitReference(in []byte, maxLine int) []byte {
+	var out []byte
+	for len(in) > 0 {
+		i := bytes.IndexByte(in, '\n')
+		line := in
+		if i >= 0 {
+			line = in[:i+1]
+		}
+		in = in[len(line):]
+		if len(line) > maxLine+3 || (i < 0 && len(line) >= maxLine+3) {
+			out = append(out, line[:maxLine+3]...)
+			if i >= 0 {
+				out = append(out, '\n')
+			}
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out
+}
+
+func FuzzSplitLines(f *testing.F) {
+	f.Add([]byte("a\nbb\n\nccc"), 4, 3, false)
+	f.Add([]byte(strings.Repeat("x", 50)+"\ny\n"), 8, 5, true)
+	f.Fuzz(func(t *testing.T, in []byte, size, maxLine int, oneByte bool) {
+		size, maxLine = 1+abs(size)%64, 1+abs(maxLine)%32
+		var r io.Reader = bytes.NewReader(in)
+		if oneByte {
+			r = iotest.OneByteReader(r)
+		} else {
+			r = iotest.HalfReader(r)
+		}
+		var joined []byte
+		line := int64(1)
+		err := SplitLines(r, size, maxLine, func(c Chunk) error {
+			if c.FirstLine != line {
+				t.Fatalf("chunk at line %d, want %d", c.FirstLine, line)
+			}
+			line += int64(bytes.Count(c.Data, []byte{'\n'}))
+			joined = append(joined, c.Data...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := splitReference(in, maxLine); !bytes.Equal(joined, want) {
+			t.Fatalf("size %d maxLine %d:\n got %q\nwant %q", size, maxLine, joined, want)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

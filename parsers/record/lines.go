@@ -33,7 +33,10 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 	if max <= 0 {
 		max = DefaultMaxLineBytes
 	}
-	br := bufio.NewReaderSize(in.R, 64<<10)
+	var br *bufio.Reader
+	if in.Data == nil {
+		br = bufio.NewReaderSize(in.R, 64<<10)
+	}
 	first := in.FirstLine
 	if first < 1 {
 		first = 1
@@ -43,6 +46,8 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 		buf         []byte
 		pending     []byte // joined CRI/Docker partial lines
 		pendingLine int64
+		dataPos     int    // in in.Data
+		long        []byte // the start of an over-long line of in.Data
 	)
 	lineNo = first - 1
 	for {
@@ -56,7 +61,26 @@ func EachLine(ctx context.Context, in *Input, format string, sink Sink, fn func(
 		tooLong := false
 		var total int64
 		var readErr error
-		for {
+		if in.Data != nil {
+			// the whole input in memory: lines are read in place
+			rest := in.Data[dataPos:]
+			chunk := rest
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+				chunk = rest[:i+1]
+			} else {
+				readErr = io.EOF
+			}
+			dataPos += len(chunk)
+			total = int64(len(chunk))
+			if len(chunk) > max+2 { // +2 for the line ending
+				tooLong = true
+				long = append(long[:0], chunk[:min(len(chunk), 256)]...)
+				buf = long
+			} else {
+				buf = chunk
+			}
+		}
+		for in.Data == nil {
 			chunk, err := br.ReadSlice('\n')
 			total += int64(len(chunk))
 			if !tooLong {

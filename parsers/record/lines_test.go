@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -94,3 +95,59 @@ func (s *countingSink) Sighting(*Sighting)      {}
 func (s *countingSink) Issuance(*Issuance)      {}
 func (s *countingSink) Reject(r *Reject)        { s.rejects = append(s.rejects, *r) }
 func (s *countingSink) Ignore(Position, string) {}
+
+// eachLineBoth reads data through R and in place (Data) and returns what
+// each gave, as text.
+func eachLineBoth(t testing.TB, data []byte, opts Options) (fromReader, inPlace string) {
+	run := func(in *Input) string {
+		in.Name, in.Options, in.Stats = "x.log", opts, &Stats{}
+		sink := &countingSink{}
+		var b strings.Builder
+		err := EachLine(context.Background(), in, "test", sink, func(n int64, line []byte) {
+			fmt.Fprintf(&b, "%d:%q:%v\n", n, line, in.LineTime())
+		})
+		for _, r := range sink.rejects {
+			fmt.Fprintf(&b, "reject %v %q %q\n", r.Pos, r.Reason, r.Excerpt)
+		}
+		fmt.Fprintf(&b, "records %d err %v\n", in.Stats.Records, err)
+		return b.String()
+	}
+	return run(&Input{R: bytes.NewReader(data), FirstLine: 7}), run(&Input{R: bytes.NewReader(data), Data: data, FirstLine: 7})
+}
+
+// Reading the lines of an input held in memory in place gives what reading
+// it through R gives: lines, numbers, rejects, counts.
+func TestEachLineInPlace(t *testing.T) {
+	cri := Envelopes[1]
+	long := strings.Repeat("y", 300)
+	for _, tc := range []struct {
+		data string
+		opts Options
+	}{
+		{"a\nb\r\n\n  \nc", Options{}},
+		{"", Options{}},
+		{"\n\n", Options{}},
+		{"a\n" + long + "\nb\n" + long, Options{MaxLineBytes: 100}},
+		{"x\n" + strings.Repeat("z", 102) + "\n", Options{MaxLineBytes: 100}},
+		{"2026-03-04T10:00:00.1Z stdout P {\"a\":\n2026-03-04T10:00:00.2Z stdout F 1}\nlast\n", Options{Envelope: cri}},
+	} {
+		r, p := eachLineBoth(t, []byte(tc.data), tc.opts)
+		if r != p {
+			t.Errorf("%.40q: through R\n%s\nin place\n%s", tc.data, r, p)
+		}
+	}
+}
+
+func FuzzEachLineInPlace(f *testing.F) {
+	f.Add([]byte("a\nb\r\n\nc"), 0)
+	f.Add([]byte("2026-03-04T10:00:00.1Z stdout P x\n2026-03-04T10:00:00.2Z stdout F y\n"), 1)
+	f.Fuzz(func(t *testing.T, data []byte, mode int) {
+		opts := Options{MaxLineBytes: 64}
+		if mode%2 == 1 {
+			opts.Envelope = Envelopes[1]
+		}
+		if r, p := eachLineBoth(t, data, opts); r != p {
+			t.Errorf("through R\n%s\nin place\n%s", r, p)
+		}
+	})
+}

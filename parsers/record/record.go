@@ -181,6 +181,10 @@ type Input struct {
 	// FirstLine is the number of the first line of R, when R is a part of
 	// a larger input read in parallel; 0 means 1.
 	FirstLine int64
+	// Data, if set, is all of R's content, in memory (a part of a larger
+	// input): EachLine then reads its lines in place instead of copying
+	// them. Formats that read R themselves may ignore it.
+	Data []byte
 
 	// Bearers, if set, is the BearerCache formats use, kept by the caller
 	// across the parts of an input read in parallel (a token met in one

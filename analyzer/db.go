@@ -43,6 +43,8 @@ type Case struct {
 	// keys is the key set of the last SetKeys or Ingest: Analyze settles
 	// the checks VerifyNeeded deferred with it.
 	keys []*keys.Key
+	// hashFirst is set by the first Ingest: whether the case held files.
+	hashFirst *bool
 }
 
 // trace reports a stage that started at start to c.Trace, if set.

@@ -119,6 +119,13 @@ func (c *Case) Ingest(ctx context.Context, paths []string, set []*keys.Key, opts
 	if err != nil {
 		return nil, err
 	}
+	// The files of a case that held none before this process are hashed
+	// as they are read (see ingestFile).
+	if c.hashFirst == nil {
+		hf := len(ingested) > 0
+		c.hashFirst = &hf
+	}
+	hashFirst := *c.hashFirst
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -137,7 +144,7 @@ func (c *Case) Ingest(ctx context.Context, paths []string, set []*keys.Key, opts
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				res, err := c.ingestFile(ctx, files[i], forced, opts.Record, pool, known, ingested, &claimMu)
+				res, err := c.ingestFile(ctx, files[i], forced, opts.Record, pool, known, ingested, hashFirst, &claimMu)
 				results[i], errs[i] = res, err
 				if opts.Progress != nil {
 					progressMu.Lock()
@@ -227,7 +234,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format, ropts record.Options,
-	pool *verifierPool, known *keySet, ingested map[string]bool, claimMu *sync.Mutex) (res SourceResult, err error) {
+	pool *verifierPool, known *keySet, ingested map[string]bool, hashFirst bool, claimMu *sync.Mutex) (res SourceResult, err error) {
 	start := time.Now()
 	res = SourceResult{Path: path}
 	defer func() { res.Duration = time.Since(start) }()
@@ -237,29 +244,67 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		return res, nil
 	}
 	res.Size = st.Size()
-	var sum string
-	sum, err = fileSHA256(path)
+	// claim marks the file's content as ingested; false when it already was.
+	claim := func(sum string) bool {
+		claimMu.Lock()
+		defer claimMu.Unlock()
+		dup := ingested[sum]
+		ingested[sum] = true
+		return !dup
+	}
+	const dupReason = "already ingested (same content)"
+	// A case that holds files already (a hunt run again on it): the file is
+	// hashed first, and skipped unread when its content is known. A new
+	// case: it is hashed as it is read, and a copy met in this run is
+	// dropped afterwards (its transaction rolled back), sparing a pass
+	// over every file.
+	var hashing hash.Hash
+	if hashFirst {
+		sum, err := fileSHA256(path)
+		if err != nil {
+			res.Skipped = err.Error()
+			return res, nil
+		}
+		res.SHA256 = sum
+		if !claim(sum) {
+			res.Duplicate, res.Skipped = true, dupReason
+			return res, nil
+		}
+	} else {
+		hashing = sha256.New()
+	}
+	opened, err := parsers.OpenHashing(path, hashing)
 	if err != nil {
 		res.Skipped = err.Error()
-		return res, nil
-	}
-	res.SHA256 = sum
-	claimMu.Lock()
-	dup := ingested[sum]
-	ingested[sum] = true
-	claimMu.Unlock()
-	if dup {
-		res.Duplicate = true
-		res.Skipped = "already ingested (same content)"
-		return res, nil
-	}
-
-	opened, err := parsers.Open(path)
-	if err != nil {
-		res.Skipped = err.Error()
+		if hashing != nil {
+			if res.SHA256, err = fileSHA256(path); err != nil {
+				return res, nil
+			}
+			if !claim(res.SHA256) {
+				res.Duplicate, res.Skipped = true, dupReason
+				return res, nil
+			}
+		}
 		return res, c.recordSource(ctx, nil, &res, "unreadable")
 	}
 	defer opened.Close()
+	// finishHash completes the hash of a file hashed while read and claims
+	// its content; false: a copy of a file already read in this run.
+	finishHash := func() (bool, error) {
+		if hashing == nil {
+			return true, nil
+		}
+		if err := opened.HashRest(); err != nil {
+			return false, err
+		}
+		res.SHA256 = hex.EncodeToString(hashing.Sum(nil))
+		hashing = nil
+		if !claim(res.SHA256) {
+			res = SourceResult{Path: res.Path, Size: res.Size, SHA256: res.SHA256, Duplicate: true, Skipped: dupReason}
+			return false, nil
+		}
+		return true, nil
+	}
 	res.Compression = string(opened.Compression)
 	format, envelope, r, err := parsers.DetectEnvelope(opened, forced)
 	if err != nil {
@@ -271,6 +316,9 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	if format == nil {
 		res.Skipped = "format not recognised (force one with --input-format; see `forgehunt formats`)"
+		if fresh, err := finishHash(); err != nil || !fresh {
+			return res, err
+		}
 		return res, c.recordSource(ctx, nil, &res, "unrecognised")
 	}
 	res.Format = format.Name()
@@ -382,6 +430,19 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	res.First, res.Last = counts.First, counts.Last
 	res.Artifacts = int64(nArtifacts)
 	res.SequenceGaps = int64(len(stats.SeqGaps)) + stats.SeqGapsDropped
+	if fresh, err := finishHash(); err != nil {
+		return res, fmt.Errorf("%s: %w", path, err)
+	} else if !fresh {
+		// A copy of a file read in this run: its records are dropped (the
+		// deferred rollback), its artifacts kept, since the known set
+		// counts them as stored and the other copy's sightings name them.
+		for _, l := range []*loader{rawLd, artLd} {
+			if err := l.commit(ctx); err != nil {
+				return res, fmt.Errorf("%s: committing: %w", path, err)
+			}
+		}
+		return res, nil
+	}
 	if err := insertSequences(ctx, ld, path, &stats); err != nil {
 		return res, fmt.Errorf("%s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -100,6 +101,19 @@ type Opened struct {
 	io.Reader
 	Compression Compression
 	closers     []func() error
+	file        *os.File
+	hash        hash.Hash
+}
+
+// HashRest writes what was not read of the file to the hash given to
+// OpenHashing (a reader may stop early: a truncated archive, a format not
+// recognised), so that it holds the whole file.
+func (o *Opened) HashRest() error {
+	if o.hash == nil {
+		return nil
+	}
+	_, err := io.Copy(o.hash, o.file)
+	return err
 }
 
 // Close releases the file and decompressor.
@@ -116,7 +130,12 @@ func (o *Opened) Close() error {
 // Open opens path and decompresses it by its magic bytes (not its name):
 // gzip (concatenated members too) and zstd. The decompressed stream is bounded
 // by MaxExpandRatio and MaxExpandedBytes; past them reads fail with ErrBomb.
-func Open(path string) (*Opened, error) {
+func Open(path string) (*Opened, error) { return OpenHashing(path, nil) }
+
+// OpenHashing is Open that also writes the file's bytes, as they are read,
+// to h (nil: none), so that a file is hashed in the same pass as it is
+// read; HashRest completes the hash.
+func OpenHashing(path string, h hash.Hash) (*Opened, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -126,8 +145,12 @@ func Open(path string) (*Opened, error) {
 		f.Close()
 		return nil, err
 	}
-	o := &Opened{closers: []func() error{f.Close}}
-	br := bufio.NewReaderSize(f, 256<<10)
+	o := &Opened{closers: []func() error{f.Close}, file: f, hash: h}
+	var raw io.Reader = f
+	if h != nil {
+		raw = io.TeeReader(f, h)
+	}
+	br := bufio.NewReaderSize(raw, 256<<10)
 	magic, _ := br.Peek(4)
 	budget := st.Size() * MaxExpandRatio
 	if budget < minRatioBudget {

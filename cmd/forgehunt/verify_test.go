@@ -183,3 +183,62 @@ func TestVerifyNeededSettlesSiblingsOfExposedTokens(t *testing.T) {
 		t.Errorf("findings differ between --verify all and --verify needed:\n--- all\n%s\n--- needed\n%s", all, needed)
 	}
 }
+
+// Two copies of a log in one run, read in parallel and hashed as they are
+// read: one is kept, the other is reported as a copy, and no sighting of
+// the kept one names an artifact the case lacks (whichever copy met a
+// token first).
+func TestHuntCopiesInOneRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := incident.DefaultConfig()
+	truth, err := incident.Generate(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := filepath.Join(dir, "logs")
+	var biggest string
+	var size int64
+	filepath.Walk(logs, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && fi.Size() > size && strings.HasSuffix(p, ".log") {
+			biggest, size = p, fi.Size()
+		}
+		return nil
+	})
+	data, err := os.ReadFile(biggest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// just the two copies, so that they are read at the same time
+	logs = filepath.Join(t.TempDir(), "logs")
+	os.MkdirAll(logs, 0o700)
+	biggest = filepath.Join(logs, "access.log")
+	os.WriteFile(biggest, data, 0o600)
+	os.WriteFile(biggest+".copy", data, 0o600)
+	casePath := filepath.Join(t.TempDir(), "case.duckdb")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"hunt", "--case", casePath, "--format", "jsonl", "--quiet", "--fail-on", "none",
+		"--key", filepath.Join(dir, "keys", "exposed.pem"), "--trusted-key", filepath.Join(dir, "keys", "trusted-jwks.json"),
+		"--exposed-from", truth.ExposedFrom.Format(time.RFC3339), logs}, nil, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	cs, err := analyzer.OpenCaseReadOnly(context.Background(), casePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	var copies, orphans, kept int
+	if err := cs.DB.QueryRow(`SELECT
+		(SELECT count(*) FROM sources WHERE path IN (?, ?)),
+		(SELECT count(*) FROM sightings s WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.artifact_key = s.artifact_key)),
+		(SELECT count(DISTINCT src_file) FROM sightings WHERE src_file IN (?, ?))`,
+		biggest, biggest+".copy", biggest, biggest+".copy").Scan(&copies, &orphans, &kept); err != nil {
+		t.Fatal(err)
+	}
+	if copies != 1 || kept != 1 {
+		t.Errorf("%d sources rows and sightings from %d of the two copies, want 1 and 1", copies, kept)
+	}
+	if orphans != 0 {
+		t.Errorf("%d sightings name an artifact the case lacks", orphans)
+	}
+}

@@ -129,7 +129,11 @@ func (Parser) Sniff(sample [][]byte) bool {
 // one pass over a line's object fills the slots.
 type fields struct {
 	slot map[string]int
-	vals []*fastjson.Value
+	vals []jval
+	// dup is the first key read twice in the line being filled.
+	dup string
+	// slow holds the numbers of a line read with fastjson.
+	slow []byte
 
 	token, time, userAgent, status, method, path []int // slots, first with a value wins
 	clientIP, observer, principal                []int
@@ -158,7 +162,7 @@ func newFields(fieldMap map[string]string) *fields {
 	for _, a := range attrKeys {
 		f.attrs = append(f.attrs, f.add(a.keys...))
 	}
-	f.vals = make([]*fastjson.Value, len(f.slot))
+	f.vals = make([]jval, len(f.slot))
 	return f
 }
 
@@ -176,38 +180,60 @@ func (f *fields) add(keys ...string) []int {
 	return slots
 }
 
-// fill records the values of o's keys. It returns the first key it reads
-// that o holds twice, or "": JSON readers disagree on which duplicate counts.
-// With the default token key, every case of "authorization" fills its slot
-// (HTTP header names have no case: two of them are two headers).
+// fill records the values of o's keys (a line the fast path left to
+// fastjson). It returns the first key it reads that o holds twice, or "":
+// JSON readers disagree on which duplicate counts.
 func (f *fields) fill(o *fastjson.Object) (dup string) {
-	clear(f.vals)
+	f.reset()
+	f.slow = f.slow[:0]
 	o.Visit(func(key []byte, v *fastjson.Value) {
-		i, ok := f.slot[string(key)]
-		if !ok && f.anyCaseToken && len(key) == len(tokenKey) && strings.EqualFold(string(key), tokenKey) {
-			i, ok = f.token[0], true
+		jv := jval{t: v.Type(), set: true}
+		switch jv.t {
+		case fastjson.TypeString:
+			jv.b = v.GetStringBytes()
+		case fastjson.TypeNumber:
+			n := len(f.slow)
+			f.slow = v.MarshalTo(f.slow)
+			jv.b = f.slow[n:len(f.slow):len(f.slow)]
 		}
-		if !ok && f.anyCaseToken && isAuthorizationAlias(key) {
-			// "req_authorization", "http_authorization", "authorization_header":
-			// the header under a name of the operator's choosing. An empty
-			// alias never overrides, nor is overridden as a duplicate.
-			if empty(v) {
-				return
-			}
-			if cur := f.vals[f.token[0]]; cur != nil && !empty(cur) && dup == "" {
-				dup = string(key)
-			}
-			f.vals[f.token[0]] = v
+		f.member(key, jv)
+	})
+	return f.dup
+}
+
+// reset empties the slots for a new line.
+func (f *fields) reset() {
+	clear(f.vals)
+	f.dup = ""
+}
+
+// member records one top-level member of the line. With the default token
+// key, every case of "authorization" fills its slot (HTTP header names have
+// no case: two of them are two headers).
+func (f *fields) member(key []byte, v jval) {
+	i, ok := f.slot[string(key)]
+	if !ok && f.anyCaseToken && len(key) == len(tokenKey) && strings.EqualFold(string(key), tokenKey) {
+		i, ok = f.token[0], true
+	}
+	if !ok && f.anyCaseToken && isAuthorizationAlias(key) {
+		// "req_authorization", "http_authorization", "authorization_header":
+		// the header under a name of the operator's choosing. An empty
+		// alias never overrides, nor is overridden as a duplicate.
+		if empty(v) {
 			return
 		}
-		if ok {
-			if f.vals[i] != nil && dup == "" {
-				dup = string(key)
-			}
-			f.vals[i] = v
+		if cur := f.vals[f.token[0]]; cur.set && !empty(cur) && f.dup == "" {
+			f.dup = string(key)
 		}
-	})
-	return dup
+		f.vals[f.token[0]] = v
+		return
+	}
+	if ok {
+		if f.vals[i].set && f.dup == "" {
+			f.dup = string(key)
+		}
+		f.vals[i] = v
+	}
 }
 
 // get is the text of the first of slots with a value.
@@ -227,20 +253,18 @@ func (f *fields) first(slots []int) int {
 // and booleans as written; nil for a missing slot, null, "-", objects and
 // arrays. The bytes alias the parser's buffer: valid until the next line.
 func (f *fields) raw(i int) []byte {
-	if i < 0 || f.vals[i] == nil {
+	if i < 0 || !f.vals[i].set {
 		return nil
 	}
 	v := f.vals[i]
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeString:
-		b := v.GetStringBytes()
-		if len(b) == 1 && b[0] == '-' {
+		if len(v.b) == 1 && v.b[0] == '-' {
 			return nil
 		}
-		return b
+		return v.b
 	case fastjson.TypeNumber:
-		f.num = v.MarshalTo(f.num[:0])
-		return f.num
+		return v.b
 	case fastjson.TypeTrue:
 		return []byte("true")
 	case fastjson.TypeFalse:
@@ -284,16 +308,26 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		attrs record.Attrs
 	)
 	bearers := in.BearerCache()
+	var scan lineScanner
+	member := f.member
 	return record.EachLine(ctx, in, name, sink, func(lineNo int64, line []byte) {
 		pos := record.Position{File: in.Name, Line: lineNo, Format: name}
 		reject := func(reason string) {
 			sink.Reject(&record.Reject{Pos: pos, Reason: reason, Excerpt: string(line)})
 		}
-		o, ok := record.JSONObject(&jp, line, pos, sink)
-		if !ok {
-			return
+		var dup string
+		f.reset()
+		if fast := utf8.Valid(line) && bytes.IndexByte(line, 0) < 0 && scan.scan(line, member); fast {
+			dup = f.dup
+		} else {
+			f.reset()
+			o, ok := record.JSONObject(&jp, line, pos, sink)
+			if !ok {
+				return
+			}
+			dup = f.fill(o)
 		}
-		if dup := f.fill(o); dup != "" {
+		if dup != "" {
 			reject(fmt.Sprintf("%s %q", ReasonDuplicateKey, dup))
 			return
 		}
@@ -421,13 +455,12 @@ func isAuthorizationAlias(key []byte) bool {
 }
 
 // empty reports whether v holds no value: null, "" or "-".
-func empty(v *fastjson.Value) bool {
-	switch v.Type() {
+func empty(v jval) bool {
+	switch v.t {
 	case fastjson.TypeNull:
 		return true
 	case fastjson.TypeString:
-		b := v.GetStringBytes()
-		return len(b) == 0 || (len(b) == 1 && b[0] == '-')
+		return len(v.b) == 0 || (len(v.b) == 1 && v.b[0] == '-')
 	}
 	return false
 }

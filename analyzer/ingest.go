@@ -616,6 +616,9 @@ func parseInParts(ctx context.Context, format record.Format, path string, r io.R
 				in := &record.Input{Name: path, R: bytes.NewReader(part.Data), Data: part.Data, Options: ropts,
 					Stats: &partStats[w], FirstLine: part.FirstLine, Bearers: bearers}
 				errs[w] = safeParse(ctx, format, in, batchers[w])
+				// Records hold copies of what they read (strings), never
+				// the line's bytes: the part's memory serves the next one.
+				part.Release()
 			}
 		}()
 	}

@@ -4,12 +4,33 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Chunk is a run of whole lines of an input.
 type Chunk struct {
 	Data      []byte
 	FirstLine int64 // number of its first line in the input
+	buf       []byte
+}
+
+// chunkBufs are the buffers of released chunks, for the next ones.
+var chunkBufs sync.Pool
+
+// Release gives c's memory back for the chunks to come: nothing may hold
+// c.Data (or anything made from it without a copy) afterwards.
+func (c Chunk) Release() {
+	if c.buf != nil {
+		chunkBufs.Put(c.buf[:0])
+	}
+}
+
+// newChunkBuf is a released buffer of at least n bytes, or a new one.
+func newChunkBuf(n int) []byte {
+	if b, ok := chunkBufs.Get().([]byte); ok && cap(b) >= n {
+		return b[:0]
+	}
+	return make([]byte, 0, n)
 }
 
 // SplitLines reads r and calls emit with consecutive chunks of about size
@@ -33,7 +54,7 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 	readLen := min(256<<10, max(size, 1))
 	bufCap := size + readLen + maxLine + 3
 	line := int64(1)
-	buf := make([]byte, 0, bufCap)
+	buf := newChunkBuf(bufCap)
 	open := 0         // bytes of buf since its last newline: the line in progress
 	skipping := false // inside an over-long line, discarding until its end
 	var readErr error
@@ -93,9 +114,9 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 				cut = start
 			}
 			if cut > 0 {
-				chunk := Chunk{Data: buf[:cut:cut], FirstLine: line}
+				chunk := Chunk{Data: buf[:cut:cut], FirstLine: line, buf: buf}
 				line += int64(bytes.Count(chunk.Data, []byte{'\n'}))
-				buf = append(make([]byte, 0, bufCap), buf[cut:]...)
+				buf = append(newChunkBuf(bufCap), buf[cut:]...)
 				if err := emit(chunk); err != nil {
 					return err
 				}
@@ -103,7 +124,7 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 		}
 	}
 	if len(buf) > 0 {
-		if err := emit(Chunk{Data: buf, FirstLine: line}); err != nil {
+		if err := emit(Chunk{Data: buf, FirstLine: line, buf: buf}); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,9 @@
 package record
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // Attrs builds the same JSON object as AttrsJSON without maps or reflection,
 // for formats that emit one per line. Keys are written in the order they are
@@ -37,6 +40,15 @@ func (a *Attrs) String() string {
 	return string(append(a.buf, '}'))
 }
 
+// plain8 reports whether none of the eight bytes of x is below 0x20, a
+// quote, a backslash or at or above 0x80.
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasLess := (x - 0x20*ones) &^ x & highs
+	hasByte := func(b uint64) uint64 { y := x ^ (b * ones); return (y - ones) &^ y & highs }
+	return (hasLess | hasByte('"') | hasByte('\\') | x&highs) == 0
+}
+
 // appendJSONString appends s as a JSON string: quotes, backslashes and control
 // characters escaped, invalid UTF-8 replaced by U+FFFD, line and paragraph
 // separators escaped (as encoding/json does).
@@ -45,6 +57,14 @@ func appendJSONString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// eight plain bytes at a time (no control byte, quote, backslash
+		// or non-ASCII byte among them): the common case
+		for i+8 <= len(s) && plain8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

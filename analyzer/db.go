@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,11 +24,24 @@ import (
 	"github.com/forgehunt/forgehunt/analyzer/keys"
 )
 
+// schemaSQL is the case schema as it was at baseSchemaVersion. It is
+// frozen: a change to the schema is a new entry of migrations, so that a
+// case written by an earlier forgehunt is upgraded, not refused.
+//
 //go:embed sql/schema.sql
 var schemaSQL string
 
-// SchemaVersion is bumped when the case schema changes incompatibly.
-const SchemaVersion = "3"
+// baseSchemaVersion is the version schemaSQL creates; older cases cannot be
+// upgraded.
+const baseSchemaVersion = 3
+
+// migrations upgrade a case one version at a time: migrations[i] takes it
+// from baseSchemaVersion+i to baseSchemaVersion+i+1 (new kinds add columns
+// and tables). Append only: never edit one that has shipped.
+var migrations = []string{}
+
+// SchemaVersion is the version of the case schema this forgehunt writes.
+func SchemaVersion() int { return baseSchemaVersion + len(migrations) }
 
 // Case is an open case database.
 type Case struct {
@@ -109,22 +123,45 @@ func OpenCaseWith(ctx context.Context, path string, opts CaseOptions) (*Case, er
 		c.Close()
 		return nil, fmt.Errorf("creating case schema: %w", err)
 	}
-	var v sql.NullString
-	err = db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := db.ExecContext(ctx, `INSERT INTO meta VALUES ('schema_version', ?)`, SchemaVersion); err != nil {
-			c.Close()
-			return nil, err
-		}
-	case err != nil:
+	if err := c.migrate(ctx); err != nil {
 		c.Close()
 		return nil, err
-	case v.String != SchemaVersion:
-		c.Close()
-		return nil, fmt.Errorf("case %s has schema version %s, this forgehunt writes %s: start a new case file", path, v.String, SchemaVersion)
 	}
 	return c, nil
+}
+
+// migrate brings the case's schema to SchemaVersion: a new case is
+// stamped with baseSchemaVersion first, then each migration it lacks runs,
+// each in one transaction with the version it reaches.
+func (c *Case) migrate(ctx context.Context) error {
+	var v sql.NullString
+	err := c.DB.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := c.DB.ExecContext(ctx, `INSERT INTO meta VALUES ('schema_version', ?)`, strconv.Itoa(baseSchemaVersion)); err != nil {
+			return err
+		}
+		v.String = strconv.Itoa(baseSchemaVersion)
+	case err != nil:
+		return err
+	}
+	have, err := strconv.Atoi(v.String)
+	switch {
+	case err != nil || have < baseSchemaVersion:
+		return fmt.Errorf("case %s has schema version %s, older than this forgehunt can upgrade (%d): start a new case file",
+			c.Path, v.String, baseSchemaVersion)
+	case have > SchemaVersion():
+		return fmt.Errorf("case %s has schema version %d, written by a newer forgehunt (this one writes %d)", c.Path, have, SchemaVersion())
+	}
+	for next := have + 1; next <= SchemaVersion(); next++ {
+		q := "BEGIN TRANSACTION;\n" + migrations[next-baseSchemaVersion-1] +
+			"\n;UPDATE meta SET value = '" + strconv.Itoa(next) + "' WHERE name = 'schema_version';\nCOMMIT;"
+		if _, err := c.DB.ExecContext(ctx, q); err != nil {
+			c.DB.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return fmt.Errorf("upgrading case %s to schema version %d: %w", c.Path, next, err)
+		}
+	}
+	return nil
 }
 
 // configure applies opts to the database (DuckDB settings are global: one

@@ -1,5 +1,8 @@
--- The case schema. Tables loaded from Arrow batches (sightings, issuances,
--- rejects) must keep the column order of the schemas in parsers/batch.go.
+-- The case schema at version 3 (analyzer.baseSchemaVersion). Frozen: a
+-- change is a new entry of analyzer.migrations, so that older cases are
+-- upgraded. Tables loaded from Arrow batches (sightings, issuances, rejects,
+-- artifacts, artifact_raw) keep the column order of their Arrow schemas
+-- (TestArrowSchemasMatchTables).
 CREATE TABLE IF NOT EXISTS meta (
     name  VARCHAR PRIMARY KEY,
     value VARCHAR

@@ -788,9 +788,10 @@ func (m Model) summaryLines() []string {
 
 	cells = nil
 	for _, c := range s.sigStatuses {
-		cells = append(cells, []string{clean(orDash(c.label)), strconv.FormatInt(c.n, 10)})
+		cells = append(cells, []string{clean(orDash(c.label)), strconv.FormatInt(c.n, 10), sigStatusMeaning[c.label]})
 	}
-	table("Artifacts by signature status", []column{{title: "sig_status", min: 10, max: 16}, {title: "artifacts", min: 5, max: 10, right: true}}, cells, "no artifacts")
+	table("Artifacts by signature status", []column{{title: "sig_status", min: 12, max: 16}, {title: "artifacts", min: 5, max: 10, right: true},
+		{title: "meaning", min: 10, max: 90}}, cells, "no artifacts")
 
 	cells = nil
 	for _, c := range s.rejectReasons {
@@ -845,4 +846,14 @@ func (m Model) helpLines() []string {
 	}
 	placed := lipgloss.Place(m.width, m.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
 	return strings.Split(placed, "\n")
+}
+
+// sigStatusMeaning says what each sig_status means, for the summary.
+var sigStatusMeaning = map[string]string{
+	"valid":        "a given key verifies it (which: signer_fp)",
+	"invalid":      "forged or tampered (alg none, alg confusion, or not its kid's key)",
+	"unknown-key":  "well formed; no given key verifies it",
+	"not-checked":  "no exposed key verifies it; trusted keys not tried (no finding needed them)",
+	"unverifiable": "the log holds only its id",
+	"malformed":    "cannot be verified as sent",
 }

@@ -184,9 +184,12 @@ func (b *Batcher) seen(t time.Time) {
 func (b *Batcher) Sighting(s *record.Sighting) {
 	var key string
 	if s.Raw != "" && s.RawKey != "" {
-		// the format's cache hashed the token, and says when it is new
+		// the format's cache hashed the token, and keeps whether its
+		// artifact was registered
 		key = s.RawKey
-		if b.NewArtifact != nil && s.RawKeyFirst {
+		// (Load first: a read keeps the flag's cache line shared between
+		// the workers)
+		if b.NewArtifact != nil && (s.RawKeySeen == nil || !s.RawKeySeen.Load() && s.RawKeySeen.CompareAndSwap(false, true)) {
 			b.NewArtifact(key, s)
 		}
 	} else if s.Raw != "" {

@@ -334,7 +334,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 
-		raw, rawKey, why, first := bearers.Lookup(f.raw(f.first(f.token)))
+		raw, rawKey, why, seen := bearers.Lookup(f.raw(f.first(f.token)))
 		if why != "" {
 			reject(why)
 			return
@@ -343,7 +343,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, RawKeyFirst: first, Source: record.SourceAuth, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, RawKeySeen: seen, Source: record.SourceAuth, Pos: pos}
 		if why := f.sighting(&s, &in.Options, &attrs); why != "" {
 			reject(why)
 			return

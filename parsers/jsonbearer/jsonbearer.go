@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -356,16 +357,16 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		}
 
 		var raw, rawKey string
-		var first bool
+		var seen *atomic.Bool
 		tv, tokenField := t.value(fToken)
 		if tv != nil && tv.Type() == fastjson.TypeString {
 			var why string
-			if raw, rawKey, why, first = bearers.Lookup(tv.GetStringBytes()); why != "" {
+			if raw, rawKey, why, seen = bearers.Lookup(tv.GetStringBytes()); why != "" {
 				reject(why)
 				return
 			}
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, RawKeyFirst: first, Source: record.SourceAuth, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, RawKeySeen: seen, Source: record.SourceAuth, Pos: pos}
 		idField := ""
 		if raw == "" {
 			if s.ArtifactID = t.id(); s.ArtifactID == "" {

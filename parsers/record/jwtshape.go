@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // JWTShaped reports whether s has the compact serialization shape of a JWT:
@@ -62,8 +63,12 @@ type BearerCache struct {
 }
 
 // bearerVerdict is what BearerJWT said of value (the map key's text, kept
-// to move the entry to the newer generation without a copy).
-type bearerVerdict struct{ value, token, key, reason string }
+// to move the entry to the newer generation without a copy), with the
+// flag a sink sets once it has registered the token's artifact.
+type bearerVerdict struct {
+	value, token, key, reason string
+	seen                      *atomic.Bool
+}
 
 // MaxCacheBytes bounds the bytes a per-parse cache (BearerCache, the
 // batcher's artifact keys) holds.
@@ -76,21 +81,22 @@ func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
 	return token, key, rejectReason
 }
 
-// Lookup is BearerJWT, and first reports whether this is the first time
-// the cache gives out key (or the first since it forgot it).
-func (c *BearerCache) Lookup(v []byte) (token, key, rejectReason string, first bool) {
+// Lookup is BearerJWT, with the flag that says whether a sink has
+// registered the token's artifact since the cache met it (see
+// Sighting.RawKeySeen); nil when there is no token.
+func (c *BearerCache) Lookup(v []byte) (token, key, rejectReason string, seen *atomic.Bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r, ok := c.cur[string(v)]; ok {
-		return r.token, r.key, r.reason, false
+		return r.token, r.key, r.reason, r.seen
 	}
 	r, ok := c.old[string(v)]
 	if !ok {
-		first = true
 		r.value = string(v) // the token below is a part of it
 		r.token, r.reason = BearerJWT(r.value)
 		if r.token != "" {
 			r.key = ArtifactKey(r.token)
+			r.seen = new(atomic.Bool)
 		}
 	}
 	if c.cur == nil || c.bytes+len(v) > MaxCacheBytes/2 {
@@ -98,7 +104,7 @@ func (c *BearerCache) Lookup(v []byte) (token, key, rejectReason string, first b
 	}
 	c.bytes += len(v)
 	c.cur[r.value] = r
-	return r.token, r.key, r.reason, first && r.key != ""
+	return r.token, r.key, r.reason, r.seen
 }
 
 // ArtifactKey is the key of an artifact held raw: "sha256:<hex>" of its

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,11 +55,13 @@ type Sighting struct {
 	Raw string
 	// RawKey is ArtifactKey(Raw) when the format has it at hand (a
 	// BearerCache computes it once per distinct token), else "" and the
-	// sink computes it. RawKeyFirst is set on the first sighting the cache
-	// gave RawKey to (and again once it forgot it): sinks that track new
-	// artifacts need to look only at those.
-	RawKey      string `json:"-"`
-	RawKeyFirst bool   `json:"-"`
+	// sink computes it. RawKeySeen, when set, is the cache's flag for the
+	// token: a sink that registers new artifacts sets it when it registers
+	// this one, and need not look at sightings that find it set (the flag
+	// is set only for a sighting a sink received, never for a line that
+	// was rejected after its token was read).
+	RawKey     string       `json:"-"`
+	RawKeySeen *atomic.Bool `json:"-"`
 	// ArtifactID identifies the artifact when the log holds only an id (jti, uti,
 	// serial); with Issuer it forms the artifact key. Ignored when Raw is set.
 	ArtifactID string

@@ -38,17 +38,17 @@ type Ignored struct {
 
 // Sighting implements record.Sink. A RawKey the format set must be the
 // raw artifact's key (else the collector panics: a format bug); it and
-// RawKeyFirst are cleared, so that formats that set it and formats that do not compare
+// RawKeySeen are cleared, so that formats that set it and formats that do not compare
 // equal.
 func (c *Collector) Sighting(s *record.Sighting) {
 	cp := *s
 	if cp.RawKey != "" && cp.RawKey != record.ArtifactKey(cp.Raw) {
 		panic(fmt.Sprintf("%s: RawKey %s is not the key of Raw", cp.Pos, cp.RawKey))
 	}
-	if cp.RawKeyFirst && cp.RawKey == "" {
-		panic(fmt.Sprintf("%s: RawKeyFirst without RawKey", cp.Pos))
+	if cp.RawKeySeen != nil && cp.RawKey == "" {
+		panic(fmt.Sprintf("%s: RawKeySeen without RawKey", cp.Pos))
 	}
-	cp.RawKey, cp.RawKeyFirst = "", false
+	cp.RawKey, cp.RawKeySeen = "", nil
 	c.Sightings = append(c.Sightings, cp)
 }
 func (c *Collector) Issuance(i *record.Issuance) { c.Issuances = append(c.Issuances, *i) }

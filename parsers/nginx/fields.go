@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -35,6 +36,12 @@ type fields struct {
 	token    string // the bearer JWT, "" when none
 	tokenWhy string // why the credential is rejected, "" when it is not
 	attrs    []attr
+
+	// bearers, if set, remembers the credentials met (kept by reset);
+	// tokenKey and tokenSeen are its artifact key and flag for token.
+	bearers   *record.BearerCache
+	tokenKey  string
+	tokenSeen *atomic.Bool
 }
 
 // attr is one format-specific field for a sighting's attrs.
@@ -54,7 +61,7 @@ const (
 )
 
 // reset empties f, keeping its attrs buffer.
-func (f *fields) reset() { *f = fields{attrs: f.attrs[:0]} }
+func (f *fields) reset() { *f = fields{attrs: f.attrs[:0], bearers: f.bearers} }
 
 // addAttr adds an attr whose value is in the line.
 func (f *fields) addAttr(key string, val []byte, kind attrKind) {
@@ -79,9 +86,15 @@ func (f *fields) text(b []byte) string {
 // earlier value did. Callers offer values in order and stop at the first
 // found.
 func (f *fields) credential(value string) (found bool) {
-	tok, why := record.BearerJWT(value)
+	var tok, key, why string
+	var seen *atomic.Bool
+	if f.bearers != nil {
+		tok, key, why, seen = f.bearers.LookupString(value)
+	} else {
+		tok, why = record.BearerJWT(value)
+	}
 	if tok != "" {
-		f.token, f.tokenWhy = tok, ""
+		f.token, f.tokenKey, f.tokenSeen, f.tokenWhy = tok, key, seen, ""
 		return true
 	}
 	if why != "" && f.tokenWhy == "" {

@@ -177,6 +177,7 @@ func (Parser) Sniff(sample [][]byte) bool {
 func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
 	name := p.Name()
 	var r reader
+	r.f.bearers = in.BearerCache()
 	if in.Options.NginxFormat != "" {
 		lf, err := CompileFormat(in.Options.NginxFormat)
 		if err != nil {
@@ -213,7 +214,8 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: f.token, Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: f.token, RawKey: f.tokenKey, RawKeySeen: f.tokenSeen,
+			Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
 		if err := f.fill(&s, &in.Options, observer, &attrs); err != nil {
 			reject(err.Error())
 			return

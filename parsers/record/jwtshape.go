@@ -81,6 +81,17 @@ func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
 	return token, key, rejectReason
 }
 
+// LookupString is Lookup of a string value.
+func (c *BearerCache) LookupString(v string) (token, key, rejectReason string, seen *atomic.Bool) {
+	c.mu.Lock()
+	r, ok := c.cur[v]
+	c.mu.Unlock()
+	if ok {
+		return r.token, r.key, r.reason, r.seen
+	}
+	return c.Lookup([]byte(v))
+}
+
 // Lookup is BearerJWT, with the flag that says whether a sink has
 // registered the token's artifact since the cache met it (see
 // Sighting.RawKeySeen); nil when there is no token.

@@ -214,6 +214,9 @@ func LintRule(ctx context.Context, r *rules.Rule) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	if r.Kind != "any" && LookupKind(r.Kind) == nil {
+		return fmt.Errorf("kind %q is not an artifact kind forgehunt knows (%s, or any)", r.Kind, strings.Join(KindNames(), ", "))
+	}
 	c, err := OpenCase(ctx, "")
 	if err != nil {
 		return err

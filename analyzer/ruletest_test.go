@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/forgehunt/forgehunt/rules"
@@ -29,5 +30,22 @@ func TestBuiltinRuleTests(t *testing.T) {
 				t.Errorf("rule %s lacks a must-hit or a must-not-hit test", r.ID)
 			}
 		})
+	}
+}
+
+// rules lint checks a rule's kind against the registry of artifact kinds;
+// every built-in rule lints.
+func TestLintRuleKind(t *testing.T) {
+	ctx := context.Background()
+	rs, _ := rules.Builtin()
+	for _, r := range rs {
+		if err := LintRule(ctx, r); err != nil {
+			t.Errorf("%s: %v", r.ID, err)
+		}
+	}
+	r := *rs[0]
+	r.Kind = "certificate"
+	if err := LintRule(ctx, &r); err == nil || !strings.Contains(err.Error(), `kind "certificate"`) {
+		t.Errorf("a rule of an unknown kind: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,22 +11,22 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/forgehunt/forgehunt/analyzer/jwtcheck"
 	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
 // Signature statuses of an artifact.
 const (
-	SigValid        = "valid"
-	SigInvalid      = "invalid"
-	SigUnknownKey   = "unknown-key"
-	SigUnverifiable = "unverifiable"
-	SigMalformed    = "malformed"
+	SigValid        = kinds.StatusValid
+	SigInvalid      = kinds.StatusInvalid
+	SigUnknownKey   = kinds.StatusUnknownKey
+	SigUnverifiable = kinds.StatusUnverifiable
+	SigMalformed    = kinds.StatusMalformed
 	// SigNotChecked: no exposed key verifies it and the trusted keys that
 	// could were not tried, since no finding depended on them (see
 	// VerifyNeeded).
-	SigNotChecked = jwtcheck.StatusNotChecked
+	SigNotChecked = kinds.StatusNotChecked
 )
 
 // VerifyMode says which signature checks a hunt runs.
@@ -77,8 +76,8 @@ func tsField(n string) arrow.Field {
 }
 
 // VerifyArtifact decodes a raw artifact without trusting it and verifies it
-// against the key set. Only JWTs are verifiable so far; other kinds come back
-// unverifiable.
+// against the key set, with its kind from Kinds; a kind without a verifier
+// comes back unverifiable.
 func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
 	return verifyArtifact(key, kind, raw, set, VerifyAll)
 }
@@ -86,37 +85,17 @@ func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
 func verifyArtifact(key, kind, raw string, set []*keys.Key, mode VerifyMode) ArtifactRow {
 	sum := sha256.Sum256([]byte(raw))
 	row := ArtifactRow{ArtifactKey: key, Kind: kind, RawSHA256: hex.EncodeToString(sum[:]), raw: raw}
-	if kind != record.KindJWT {
+	k := LookupKind(kind)
+	if k == nil {
 		row.SigStatus = SigUnverifiable
-		row.VerifyNote = "no verifier for kind " + kind
+		row.VerifyNote = "no verifier for kind " + record.Escape(kind)
 		return row
 	}
-	tok, err := jwtcheck.Decode(raw)
-	if err != nil {
-		row.SigStatus = SigMalformed
-		row.VerifyNote = record.Escape(err.Error())
-		return row
-	}
-	// The columns people see are escaped (terminal escapes, bidi overrides),
-	// as parsers.Batcher escapes the issuances they are matched with; the
-	// header and claims JSON keep the token's own text.
-	row.ArtifactID = record.Escape(tok.JTI)
-	row.Issuer = record.Escape(tok.Issuer)
-	row.Subject = record.Escape(tok.Subject)
-	row.Audience = record.Escape(strings.Join(tok.Audience, ","))
-	row.AZP = record.Escape(tok.AZP)
-	row.KID = record.Escape(tok.Kid)
-	row.Alg = record.Escape(tok.Alg)
-	row.IssuedAt, row.NotBefore, row.ExpiresAt = tok.IssuedAt, tok.NotBefore, tok.ExpiresAt
-	row.Header, row.Claims = tok.HeaderJSON, tok.ClaimsJSON
-	var res jwtcheck.Result
-	if mode == VerifyNeeded {
-		res = jwtcheck.VerifyExposed(raw, tok, set)
-	} else {
-		res = jwtcheck.Verify(raw, tok, set)
-	}
-	row.SigStatus, row.SignerFP, row.VerifyNote = res.Status, res.SignerFP, record.Escape(res.Note)
-	row.SigFlags = res.Flags
+	v := k.Verify(raw, set, kinds.Options{DeferTrusted: mode == VerifyNeeded})
+	row.ArtifactID, row.Issuer, row.Subject, row.Audience = v.ID, v.Issuer, v.Subject, v.Audience
+	row.AZP, row.KID, row.Alg, row.Header, row.Claims = v.AZP, v.KID, v.Alg, v.Header, v.Claims
+	row.IssuedAt, row.NotBefore, row.ExpiresAt = v.IssuedAt, v.NotBefore, v.ExpiresAt
+	row.SigStatus, row.SignerFP, row.VerifyNote, row.SigFlags = v.Status, v.SignerFP, v.Note, v.Flags
 	return row
 }
 

@@ -44,7 +44,7 @@ type Rule struct {
 	Title          string   `yaml:"title"`
 	Status         string   `yaml:"status"` // stable, test, experimental
 	Level          string   `yaml:"level"`
-	Kind           string   `yaml:"kind"` // artifact kind it looks at: jwt, saml, x509, signature, any
+	Kind           string   `yaml:"kind"` // artifact kind it looks at: a registered kind (analyzer.Kinds) or any
 	Description    string   `yaml:"description"`
 	Author         string   `yaml:"author"`
 	References     []string `yaml:"references"`

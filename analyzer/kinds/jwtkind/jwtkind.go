@@ -1,0 +1,58 @@
+// Package jwtkind is the JWT artifact kind: compact JWS (and JWE, kept
+// unverifiable) tokens, verified with jwtcheck.
+package jwtkind
+
+import (
+	"strings"
+
+	"github.com/forgehunt/forgehunt/analyzer/jwtcheck"
+	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/analyzer/kinds"
+	"github.com/forgehunt/forgehunt/parsers/record"
+)
+
+// Kind is the JWT kind.
+type Kind struct{}
+
+func (Kind) Name() string    { return record.KindJWT }
+func (Kind) IDLabel() string { return "jti" }
+
+// Key is the sha256 of the token as presented: a token has one
+// serialization, and its bytes are what a verifier checked.
+func (Kind) Key(raw string) string { return record.ArtifactKey(raw) }
+
+// Verify decodes the token without trusting it and checks its signature
+// (jwtcheck.Verify, or VerifyExposed when trusted keys are deferred). The
+// columns people see are escaped (terminal escapes, bidi overrides), as the
+// parsers escape the issuances they are matched with; the header and claims
+// JSON keep the token's own text.
+func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdict {
+	tok, err := jwtcheck.Decode(raw)
+	if err != nil {
+		return kinds.Verdict{Status: kinds.StatusMalformed, Note: record.Escape(err.Error())}
+	}
+	v := kinds.Verdict{
+		ID: record.Escape(tok.JTI), Issuer: record.Escape(tok.Issuer), Subject: record.Escape(tok.Subject),
+		Audience: record.Escape(strings.Join(tok.Audience, ",")), AZP: record.Escape(tok.AZP),
+		KID: record.Escape(tok.Kid), Alg: record.Escape(tok.Alg),
+		IssuedAt: tok.IssuedAt, NotBefore: tok.NotBefore, ExpiresAt: tok.ExpiresAt,
+		Header: tok.HeaderJSON, Claims: tok.ClaimsJSON,
+	}
+	var res jwtcheck.Result
+	if opts.DeferTrusted {
+		res = jwtcheck.VerifyExposed(raw, tok, set)
+	} else {
+		res = jwtcheck.Verify(raw, tok, set)
+	}
+	v.Status, v.SignerFP, v.Note, v.Flags = res.Status, res.SignerFP, record.Escape(res.Note), res.Flags
+	return v
+}
+
+// Fields are the token's own terms.
+func (Kind) Fields(v kinds.Verdict) []kinds.Field {
+	return []kinds.Field{
+		{Label: "jti", Value: v.ID}, {Label: "iss", Value: v.Issuer}, {Label: "sub", Value: v.Subject},
+		{Label: "aud", Value: v.Audience}, {Label: "azp", Value: v.AZP}, {Label: "kid", Value: v.KID},
+		{Label: "alg", Value: v.Alg},
+	}
+}

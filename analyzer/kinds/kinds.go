@@ -1,0 +1,72 @@
+// Package kinds is the ordered registry of artifact kinds: what the analyzer
+// does with each kind of artifact it meets (a JWT; certificates, code
+// signatures and SAML assertions to come). Adding a kind is a package that
+// implements Kind and passes kindtest.Check, and one line in the analyzer's
+// ordered registry (analyzer.Kinds).
+//
+// The contract of a kind, as record.Format's is of a format:
+//   - Name is the kind's value in artifacts.kind, sightings.kind,
+//     issuances.kind and a rule's kind; IDLabel names its id for people.
+//   - Key is the canonical artifact key of a raw artifact: the same artifact
+//     met in another encoding has the same key.
+//   - Verify decodes without trusting and checks against the keys; it never
+//     fails and never panics: bad input is a Verdict with status malformed
+//     and a note. It checks first, cheaply, which keys could have signed the
+//     artifact (type and algorithm), so that artifacts of other issuers cost
+//     a compare, not a signature check.
+//   - Fields are the labelled facts a detail view shows of a verdict.
+package kinds
+
+import (
+	"time"
+
+	"github.com/forgehunt/forgehunt/analyzer/keys"
+)
+
+// Signature statuses of a Verdict, as stored in artifacts.sig_status.
+const (
+	StatusValid        = "valid"        // a given key verifies it; SignerFP says which
+	StatusInvalid      = "invalid"      // forged or tampered
+	StatusUnknownKey   = "unknown-key"  // well formed; no given key verifies it
+	StatusUnverifiable = "unverifiable" // nothing to verify (an id-only artifact, a kind without a verifier)
+	StatusMalformed    = "malformed"    // cannot be verified as presented
+	// StatusNotChecked: no exposed key verifies it and the trusted keys
+	// that could were not tried (Options.DeferTrusted).
+	StatusNotChecked = "not-checked"
+)
+
+// Statuses are every status a Verdict may have.
+var Statuses = []string{StatusValid, StatusInvalid, StatusUnknownKey, StatusUnverifiable, StatusMalformed, StatusNotChecked}
+
+// Options tune a verification.
+type Options struct {
+	// DeferTrusted leaves the signature checks of trusted public keys out: an
+	// artifact only they could verify is StatusNotChecked.
+	DeferTrusted bool
+}
+
+// Verdict is what a kind reads from a raw artifact and what its signature
+// check says. The shared columns are filled by every kind; AZP, KID, Alg,
+// Header and Claims are the JWT's own (to move to kind-specific columns
+// when the next kind comes).
+type Verdict struct {
+	ID, Issuer, Subject, Audience  string
+	IssuedAt, NotBefore, ExpiresAt time.Time
+	AZP, KID, Alg, Header, Claims  string
+
+	Status, SignerFP, Note string
+	// Flags are facts for rules (alg-none, padded-base64, ...).
+	Flags []string
+}
+
+// Field is one labelled fact of a verdict, for a detail view.
+type Field struct{ Label, Value string }
+
+// Kind is one kind of artifact; see the package documentation.
+type Kind interface {
+	Name() string
+	IDLabel() string
+	Key(raw string) string
+	Verify(raw string, set []*keys.Key, opts Options) Verdict
+	Fields(v Verdict) []Field
+}

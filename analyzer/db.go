@@ -38,7 +38,12 @@ const baseSchemaVersion = 3
 // migrations upgrade a case one version at a time: migrations[i] takes it
 // from baseSchemaVersion+i to baseSchemaVersion+i+1 (new kinds add columns
 // and tables). Append only: never edit one that has shipped.
-var migrations = []string{}
+var migrations = []string{
+	// 4: whether an issuance's audience is the client it was issued to (a
+	// fact the format states; before, matching tested src_format)
+	`ALTER TABLE issuances ADD COLUMN audience_client BOOLEAN;
+	 UPDATE issuances SET audience_client = (src_format = 'keycloak')`,
+}
 
 // SchemaVersion is the version of the case schema this forgehunt writes.
 func SchemaVersion() int { return baseSchemaVersion + len(migrations) }

@@ -140,6 +140,11 @@ func RuleTestCase(ctx context.Context, r *rules.Rule, t rules.Test, st Settings)
 			}
 		}
 	}
+	// An issuance row that does not say whether its audience is a client
+	// gets what its format means, as an upgraded case's rows do.
+	if _, err := c.DB.ExecContext(ctx, `UPDATE issuances SET audience_client = (src_format = 'keycloak') WHERE audience_client IS NULL`); err != nil {
+		return fail(err)
+	}
 	runs, err := c.Analyze(ctx, []*rules.Rule{r}, st)
 	if err != nil {
 		return fail(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,6 +92,7 @@ func TestSchemaMigrations(t *testing.T) {
 	migrations = append(append([]string{}, saved...),
 		`ALTER TABLE artifacts ADD COLUMN test_serial VARCHAR`,
 		`CREATE TABLE test_logs (name VARCHAR); INSERT INTO test_logs SELECT note FROM triage`)
+	top := baseSchemaVersion + len(migrations)
 	version := func(c *Case) string {
 		var v string
 		if err := c.DB.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'schema_version'`).Scan(&v); err != nil {
@@ -110,15 +112,15 @@ func TestSchemaMigrations(t *testing.T) {
 		if _, err := c.DB.ExecContext(ctx, `SELECT test_serial FROM artifacts`); err != nil {
 			t.Error(err)
 		}
-		if v := version(c); v != "5" || SchemaVersion() != 5 {
-			t.Errorf("version %s (SchemaVersion %d), want 5", v, SchemaVersion())
+		if v := version(c); v != strconv.Itoa(top) || SchemaVersion() != top {
+			t.Errorf("version %s (SchemaVersion %d), want %d", v, SchemaVersion(), top)
 		}
 		c.Close()
 	}
 
 	// A failing migration leaves the case as it was.
 	migrations = append(migrations, `ALTER TABLE artifacts ADD COLUMN broken`, `SELECT 1`)
-	if _, err := OpenCase(ctx, path); err == nil || !strings.Contains(err.Error(), "schema version 6") {
+	if _, err := OpenCase(ctx, path); err == nil || !strings.Contains(err.Error(), "schema version "+strconv.Itoa(top+1)) {
 		t.Errorf("a broken migration: %v", err)
 	}
 	migrations = migrations[:len(migrations)-2]
@@ -126,8 +128,8 @@ func TestSchemaMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := version(c); v != "5" {
-		t.Errorf("version %s after a failed upgrade, want 5", v)
+	if v := version(c); v != strconv.Itoa(top) {
+		t.Errorf("version %s after a failed upgrade, want %d", v, top)
 	}
 	c.Close()
 	for _, v := range []string{"2", "99", "x"} {
@@ -145,5 +147,34 @@ func TestSchemaMigrations(t *testing.T) {
 			c.Close()
 			t.Errorf("a case at version %s was opened", v)
 		}
+	}
+}
+
+// Version 4: a case written at version 3 learns which issuances name the
+// client (Keycloak's) rather than the audience set.
+func TestMigrationAudienceClient(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "case.duckdb")
+	c, err := OpenCase(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DB.ExecContext(ctx, `
+		INSERT INTO issuances (kind, artifact_id, audience, src_format) VALUES ('jwt', 'k', 'web', 'keycloak'), ('jwt', 'l', 'a,b', 'ledger');
+		ALTER TABLE issuances DROP COLUMN audience_client;
+		UPDATE meta SET value = '3' WHERE name = 'schema_version'`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if c, err = OpenCase(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got string
+	if err := c.DB.QueryRowContext(ctx, `SELECT string_agg(artifact_id || '=' || audience_client, ',' ORDER BY artifact_id) FROM issuances`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "k=true,l=false" {
+		t.Errorf("after the upgrade: %s", got)
 	}
 }

@@ -28,6 +28,7 @@ var (
 		str("kind"), str("issuer"), str("artifact_id"), str("raw_sha256"), str("subject"),
 		str("audience"), str("key_ref"), ts("issued_at"), ts("expires_at"), str("attrs"),
 		str("src_file"), i64("src_line"), str("src_format"),
+		boolean("audience_client"), // schema version 4
 	}, nil)
 
 	RejectsSchema = arrow.NewSchema([]arrow.Field{
@@ -267,6 +268,7 @@ func (b *Batcher) Issuance(is *record.Issuance) {
 	putStr(f[10], is.Pos.File)
 	f[11].(*array.Int64Builder).Append(is.Pos.Line)
 	putStr(f[12], is.Pos.Format)
+	f[13].(*array.BooleanBuilder).Append(is.AudienceIsClient)
 	b.counts.Issuances++
 	b.counts.LastLine = max(b.counts.LastLine, is.Pos.Line)
 	b.seen(is.IssuedAt)

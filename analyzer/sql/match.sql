@@ -47,7 +47,8 @@ GROUP BY s.artifact_key;
 -- match_tolerance_s).
 --
 -- Audiences: Keycloak logs the client an access token was issued to (its
--- azp); a generic ledger logs the token's audience set. A Keycloak record is
+-- azp; the parser sets issuances.audience_client); a generic ledger logs
+-- the token's audience set. A Keycloak record is
 -- consistent when its client is the token's azp or one of its audiences; a
 -- ledger record only when the sets are equal (a token for more audiences
 -- than were issued is a forgery). A claim the record has and the token
@@ -63,7 +64,7 @@ arts AS (
 iss AS (
     SELECT i.*,
            list_sort(list_distinct(list_filter(list_transform(string_split(coalesce(i.audience, ''), ','), x -> trim(x)), x -> x <> ''))) AS aud_set,
-           i.src_format = 'keycloak' AS client_audience
+           i.audience_client AS client_audience -- NULL (not stated): audiences are not judged
     FROM issuances i
 ),
 raw_m AS (

@@ -503,9 +503,11 @@ func (p *parser) event(pos record.Position, ev *event) (ignore string, err error
 		ArtifactID: tokenID,
 		Subject:    get("userId"),
 		Audience:   get("clientId"),
-		IssuedAt:   ev.time,
-		Attrs:      attrsJSON(attrs),
-		Pos:        pos,
+		// the client the token was issued to, its azp
+		AudienceIsClient: true,
+		IssuedAt:         ev.time,
+		Attrs:            attrsJSON(attrs),
+		Pos:              pos,
 	}
 	if p.issuerBase != "" && realm != "" {
 		iss.Issuer = p.issuerBase + realm

@@ -97,11 +97,17 @@ type Issuance struct {
 	RawSHA256  string // hex sha256 of the raw artifact, when the issuer logs it
 	Subject    string
 	Audience   string
-	KeyRef     string // key id or fingerprint the issuer says it used, when logged
-	IssuedAt   time.Time
-	ExpiresAt  time.Time // zero when not logged
-	Attrs      string    // JSON object, or ""
-	Pos        Position
+	// AudienceIsClient says that Audience is the client the artifact was
+	// issued to (Keycloak logs the client, a token's azp, which the token
+	// may carry among other audiences), not the artifact's whole audience
+	// set (a ledger's): a fact the format states, so that matching never
+	// tests format names.
+	AudienceIsClient bool   `json:",omitempty"`
+	KeyRef           string // key id or fingerprint the issuer says it used, when logged
+	IssuedAt         time.Time
+	ExpiresAt        time.Time // zero when not logged
+	Attrs            string    // JSON object, or ""
+	Pos              Position
 }
 
 // Reject is an input record that could not be parsed.

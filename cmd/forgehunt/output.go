@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forgehunt/forgehunt/analyzer"
+	"github.com/forgehunt/forgehunt/parsers"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/rules"
 )
@@ -312,7 +313,7 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  %d finding(s) below %s not shown (ledger gaps, stale trust in legitimately issued tokens): --min-level informational\n", res.hidden, res.minLevel)
 	}
 	for _, src := range res.ingest.Sources {
-		if src.Skipped == "" && src.Sightings == 0 && src.Salvaged == 0 && src.Issuances == 0 && src.Ignored > 0 && src.Format != "keycloak" && src.Format != "ledger" {
+		if src.Skipped == "" && src.Sightings == 0 && src.Salvaged == 0 && src.Issuances == 0 && src.Ignored > 0 && !issuerLog(src.Format) {
 			fmt.Fprintf(w, "  warning: %s: none of its %d record(s) carried a bearer token; if it logs the token under another key, name it with --field-map token=KEY\n",
 				record.Escape(src.Path), src.Ignored)
 		}
@@ -323,6 +324,17 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	if casePath != "" {
 		fmt.Fprintf(w, "  case saved to %s (triage: forgehunt tui --case %s)\n", record.Escape(casePath), record.Escape(casePath))
 	}
+}
+
+// issuerLog reports whether the format reads an issuer's own records (see
+// record.IssuerLog).
+func issuerLog(format string) bool {
+	f, err := parsers.Lookup(format)
+	if err != nil {
+		return false
+	}
+	il, ok := f.(record.IssuerLog)
+	return ok && il.IssuerLog()
 }
 
 func orNone(s string) string {

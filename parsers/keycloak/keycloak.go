@@ -87,6 +87,9 @@ type format struct{}
 
 func (format) Name() string { return "keycloak" }
 
+// IssuerLog reports that Keycloak's events are the issuer's own records.
+func (format) IssuerLog() bool { return true }
+
 func (format) Description() string {
 	return "Keycloak event log (org.keycloak.events; Quarkus text or JSON logging): issued access tokens"
 }

@@ -96,6 +96,9 @@ type format struct{}
 
 func (format) Name() string { return "ledger" }
 
+// IssuerLog reports that a ledger is the issuer's own record.
+func (format) IssuerLog() bool { return true }
+
 func (format) Description() string {
 	return "issuance ledger (CSV or JSON lines: kind, issuer, artifact_id, raw_sha256, subject, audience, issued_at, expires_at)"
 }

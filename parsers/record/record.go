@@ -270,5 +270,13 @@ type Format interface {
 	Parse(ctx context.Context, in *Input, sink Sink) error
 }
 
+// IssuerLog is implemented by formats that read an issuer's own records
+// (issuances: a Keycloak event log, a ledger) rather than what verifiers
+// saw: a file of theirs without a token is normal, not a sign that the
+// token is logged under a key the format does not read.
+type IssuerLog interface {
+	IssuerLog() bool
+}
+
 // SniffLines is how many non-empty lines detection looks at.
 const SniffLines = 8

@@ -145,6 +145,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 	name := p.Name()
 	r := &reader{layouts: layouts}
 	var s record.Sighting
+	bearers := in.BearerCache()
 	return record.EachLine(ctx, in, name, sink, func(lineNo int64, line []byte) {
 		pos := record.Position{File: in.Name, Line: lineNo, Format: name}
 		reject := func(reason string) {
@@ -165,7 +166,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			reject(why)
 			return
 		}
-		raw, why := sp.credential()
+		raw, rawKey, seen, why := sp.credentialCached(bearers)
 		if why != "" {
 			reject(why)
 			return
@@ -174,7 +175,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			sink.Ignore(pos, record.IgnoreNoToken)
 			return
 		}
-		s = record.Sighting{Kind: record.KindJWT, Raw: raw, Source: record.SourceAuth, Pos: pos}
+		s = record.Sighting{Kind: record.KindJWT, Raw: raw, RawKey: rawKey, RawKeySeen: seen, Source: record.SourceAuth, Pos: pos}
 		if _, err := sp.fill(&in.Options, &s, &r.attrs); err != nil {
 			reject(err.Error())
 			return

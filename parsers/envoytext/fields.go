@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/forgehunt/forgehunt/parsers/record"
@@ -69,21 +70,35 @@ func (sp *split) get(r role) string { return string(sp.value(r)) }
 // why is set when a bearer value is not JWT-shaped or may have been cut by
 // the operator's :N limit.
 func (sp *split) credential() (raw, why string) {
+	raw, _, _, why = sp.credentialCached(nil)
+	return raw, why
+}
+
+// credentialCached is credential with the verdicts remembered in c (nil:
+// none), and the token's artifact key and registration flag from it.
+func (sp *split) credentialCached(c *record.BearerCache) (raw, key string, seen *atomic.Bool, why string) {
+	bearer := func(v []byte) (tok, key, why string, seen *atomic.Bool) {
+		if c == nil {
+			tok, why = record.BearerJWT(string(v))
+			return tok, "", why, nil
+		}
+		return c.Lookup(v)
+	}
 	for _, i := range sp.l.creds {
-		v := string(sp.raw(i))
-		tok, why := record.BearerJWT(v)
+		v := sp.raw(i)
+		tok, key, why, seen := bearer(v)
 		if why != "" {
-			return "", why
+			return "", "", nil, why
 		}
 		if tok != "" {
 			if n := sp.l.ops[i].maxLen; n > 0 && len(v) >= n {
-				return "", ReasonCut
+				return "", "", nil, ReasonCut
 			}
-			return tok, ""
+			return tok, key, seen, ""
 		}
 	}
 	if sp.tail < 0 {
-		return "", ""
+		return "", "", nil, ""
 	}
 	fields := sp.line[sp.tail+2 : len(sp.line)-1] // validTail: ` "` ... `"`
 	for len(fields) > 0 {
@@ -93,12 +108,12 @@ func (sp *split) credential() (raw, why string) {
 		} else {
 			fields = nil
 		}
-		tok, why := record.BearerJWT(string(field))
+		tok, key, why, seen := bearer(field)
 		if why != "" || tok != "" {
-			return tok, why
+			return tok, key, seen, why
 		}
 	}
-	return "", ""
+	return "", "", nil, ""
 }
 
 // decisive are the roles of the values Envoy writes itself and a sighting

@@ -221,18 +221,6 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// hashingReader hashes what is read through it.
-type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-}
-
-func (h *hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	return n, err
-}
-
 func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format, ropts record.Options,
 	pool *verifierPool, known *keySet, ingested map[string]bool, hashFirst bool, claimMu *sync.Mutex) (res SourceResult, err error) {
 	start := time.Now()

@@ -319,10 +319,9 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		f.reset()
 		// (a NUL byte fails the scan, inside a string or out: fastjson's
 		// path rejects it)
-		if fast := utf8.Valid(line) && scan.scan(line, member); fast {
+		if utf8.Valid(line) && scan.scan(line, member) {
 			dup = f.dup
 		} else {
-			f.reset()
 			o, ok := record.JSONObject(&jp, line, pos, sink)
 			if !ok {
 				return

@@ -74,13 +74,6 @@ type bearerVerdict struct {
 // batcher's artifact keys) holds.
 const MaxCacheBytes = 64 << 20
 
-// BearerJWT is BearerJWT(string(v)), remembered, with the token's
-// ArtifactKey ("" when there is no token).
-func (c *BearerCache) BearerJWT(v []byte) (token, key, rejectReason string) {
-	token, key, rejectReason, _ = c.Lookup(v)
-	return token, key, rejectReason
-}
-
 // LookupString is Lookup of a string value.
 func (c *BearerCache) LookupString(v string) (token, key, rejectReason string, seen *atomic.Bool) {
 	c.mu.Lock()
@@ -92,7 +85,8 @@ func (c *BearerCache) LookupString(v string) (token, key, rejectReason string, s
 	return c.Lookup([]byte(v))
 }
 
-// Lookup is BearerJWT, with the flag that says whether a sink has
+// Lookup is BearerJWT(string(v)), remembered, with the token's ArtifactKey
+// ("" when there is no token) and the flag that says whether a sink has
 // registered the token's artifact since the cache met it (see
 // Sighting.RawKeySeen); nil when there is no token.
 func (c *BearerCache) Lookup(v []byte) (token, key, rejectReason string, seen *atomic.Bool) {

@@ -8,17 +8,19 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/analyzer/kinds"
 )
 
-// Verification statuses, as stored in the artifacts table's sig_status.
+// Verification statuses: the artifact kinds' own (package kinds), as
+// stored in the artifacts table's sig_status.
 const (
-	StatusValid      = "valid"       // a given key verifies it; SignerFP says which
-	StatusInvalid    = "invalid"     // forged or tampered: alg none, algorithm confusion, or the key named by kid does not verify it
-	StatusUnknownKey = "unknown-key" // well formed, no given key verifies it
-	StatusMalformed  = "malformed"   // cannot be verified as sent
+	StatusValid      = kinds.StatusValid      // a given key verifies it; SignerFP says which
+	StatusInvalid    = kinds.StatusInvalid    // forged or tampered: alg none, algorithm confusion, or the key named by kid does not verify it
+	StatusUnknownKey = kinds.StatusUnknownKey // well formed, no given key verifies it
+	StatusMalformed  = kinds.StatusMalformed  // cannot be verified as sent
 	// StatusNotChecked: no exposed key verifies it and the trusted keys
 	// that could were not tried (VerifyExposed); Verify settles it.
-	StatusNotChecked = "not-checked"
+	StatusNotChecked = kinds.StatusNotChecked
 )
 
 // Result is the verdict on one token.

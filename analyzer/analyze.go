@@ -129,52 +129,14 @@ func (c *Case) keyFingerprints(ctx context.Context) (string, error) {
 
 // reverify verifies every stored raw artifact again with set.
 func (c *Case) reverify(ctx context.Context, set []*keys.Key) error {
-	rows, err := c.DB.QueryContext(ctx, `SELECT r.artifact_key, a.kind, r.raw FROM artifact_raw r JOIN artifacts a USING (artifact_key)`)
+	conn, err := c.DB.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	pool := newVerifierPool(set, c.Verify, 0)
-	coll := &artifactCollector{}
-	for rows.Next() {
-		var key, kind, raw string
-		if err := rows.Scan(&key, &kind, &raw); err != nil {
-			rows.Close()
-			pool.close()
-			return err
-		}
-		pool.submit(verifyJob{key: key, kind: kind, raw: raw, out: coll})
-	}
-	rows.Close()
-	done := coll.all()
-	pool.close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	ld, err := c.newLoader(ctx)
-	if err != nil {
-		return err
-	}
-	if err := ld.exec(ctx, `DELETE FROM artifacts WHERE artifact_key IN (SELECT artifact_key FROM artifact_raw)`); err != nil {
-		ld.rollback()
-		return err
-	}
-	if err := ld.exec(ctx, `DELETE FROM artifact_raw`); err != nil {
-		ld.rollback()
-		return err
-	}
-	if len(done) > 0 {
-		arts, raws := artifactBatches(done)
-		if err := ld.insert(ctx, "artifacts", arts); err != nil {
-			raws.Release()
-			ld.rollback()
-			return err
-		}
-		if err := ld.insert(ctx, "artifact_raw", raws); err != nil {
-			ld.rollback()
-			return err
-		}
-	}
-	return ld.commit(ctx)
+	defer conn.Close()
+	_, err = c.verifyStored(ctx, conn, set, c.Verify,
+		`SELECT r.artifact_key, a.kind, r.raw FROM artifact_raw r JOIN artifacts a USING (artifact_key)`)
+	return err
 }
 
 // settle verifies against every key the artifacts whose checks
@@ -187,47 +149,50 @@ func (c *Case) settle(ctx context.Context, conn *sql.Conn, where string) (int, e
 	if len(c.keys) == 0 {
 		return 0, nil
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT a.artifact_key, a.kind, r.raw
+	return c.verifyStored(ctx, conn, c.keys, VerifyAll, `SELECT a.artifact_key, a.kind, r.raw
 		FROM artifacts a JOIN artifact_raw r USING (artifact_key) LEFT JOIN matches m USING (artifact_key)
 		WHERE a.sig_status = '`+SigNotChecked+`' AND (`+where+`)`)
+}
+
+// verifyStored verifies again, with set and mode, the stored artifacts that
+// query yields (artifact_key, kind, raw), and writes what a key set
+// changes of them: status, signer, note and flags (what was decoded stays).
+// It returns how many it verified.
+func (c *Case) verifyStored(ctx context.Context, conn *sql.Conn, set []*keys.Key, mode VerifyMode, query string) (int, error) {
+	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
 		return 0, err
 	}
-	type job struct{ key, kind, raw string }
-	var jobs []job
+	pool := newVerifierPool(set, mode, 0)
+	coll := &artifactCollector{}
 	for rows.Next() {
-		var j job
-		if err := rows.Scan(&j.key, &j.kind, &j.raw); err != nil {
-			rows.Close()
-			return 0, err
+		j := verifyJob{out: coll}
+		if err = rows.Scan(&j.key, &j.kind, &j.raw); err != nil {
+			break
 		}
-		jobs = append(jobs, j)
+		pool.submit(j)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(jobs) == 0 {
-		return 0, err
-	}
-	pool := newVerifierPool(c.keys, VerifyAll, 0)
-	coll := &artifactCollector{}
-	for _, j := range jobs {
-		pool.submit(verifyJob{key: j.key, kind: j.kind, raw: j.raw, out: coll})
-	}
 	done := coll.all()
 	pool.close()
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE settled AS SELECT * FROM artifacts LIMIT 0`); err != nil {
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil || len(done) == 0 {
 		return 0, err
 	}
-	arts, raws := artifactBatches(done)
-	raws.Release()
-	if err := (&loader{conn: conn}).insert(ctx, "settled", arts); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE verified AS SELECT * FROM artifacts LIMIT 0`); err != nil {
 		return 0, err
 	}
-	if _, err := conn.ExecContext(ctx, `UPDATE artifacts SET sig_status = s.sig_status, signer_fp = s.signer_fp,
-		verify_note = s.verify_note, sig_flags = s.sig_flags
-		FROM settled s WHERE artifacts.artifact_key = s.artifact_key`); err != nil {
+	if err := (&loader{conn: conn}).insert(ctx, "verified", artifactBatch(done)); err != nil {
 		return 0, err
 	}
-	_, err = conn.ExecContext(ctx, `DROP TABLE settled`)
+	if _, err := conn.ExecContext(ctx, `UPDATE artifacts SET sig_status = v.sig_status, signer_fp = v.signer_fp,
+		verify_note = v.verify_note, sig_flags = v.sig_flags
+		FROM verified v WHERE artifacts.artifact_key = v.artifact_key`); err != nil {
+		return 0, err
+	}
+	_, err = conn.ExecContext(ctx, `DROP TABLE verified`)
 	return len(done), err
 }
 

@@ -335,11 +335,10 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	}
 	ld, artLd, rawLd := loaders[0], loaders[1], loaders[2]
 	coll := &artifactCollector{flush: func(rows []ArtifactRow) error {
-		arts, raws := artifactBatches(rows)
-		if err := artLd.add(ctx, "artifacts", arts); err != nil {
-			raws.Release()
+		if err := artLd.add(ctx, "artifacts", artifactBatch(rows)); err != nil {
 			return err
 		}
+		raws := rawBatch(rows)
 		if raws.NumRows() == 0 {
 			raws.Release()
 			return nil

@@ -208,13 +208,10 @@ func (c *artifactCollector) all() []ArtifactRow {
 	return c.rows
 }
 
-// artifactBatches builds the artifacts and artifact_raw batches of rows.
-func artifactBatches(rows []ArtifactRow) (arts, raws arrow.RecordBatch) {
-	mem := memory.DefaultAllocator
-	ab := array.NewRecordBuilder(mem, artifactsSchema)
+// artifactBatch builds the artifacts batch of rows.
+func artifactBatch(rows []ArtifactRow) arrow.RecordBatch {
+	ab := array.NewRecordBuilder(memory.DefaultAllocator, artifactsSchema)
 	defer ab.Release()
-	rb := array.NewRecordBuilder(mem, artifactRawSchema)
-	defer rb.Release()
 	f := ab.Fields()
 	for i := range rows {
 		r := &rows[i]
@@ -236,12 +233,22 @@ func artifactBatches(rows []ArtifactRow) (arts, raws arrow.RecordBatch) {
 				flags.ValueBuilder().(*array.StringBuilder).Append(fl)
 			}
 		}
-		if r.raw != "" {
+	}
+	return ab.NewRecordBatch()
+}
+
+// rawBatch builds the artifact_raw batch of the rows that hold their raw
+// artifact.
+func rawBatch(rows []ArtifactRow) arrow.RecordBatch {
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, artifactRawSchema)
+	defer rb.Release()
+	for i := range rows {
+		if r := &rows[i]; r.raw != "" {
 			appendStr(rb.Field(0), r.ArtifactKey)
 			appendStr(rb.Field(1), r.raw)
 		}
 	}
-	return ab.NewRecordBatch(), rb.NewRecordBatch()
+	return rb.NewRecordBatch()
 }
 
 func appendStr(b array.Builder, v string) {

@@ -242,3 +242,56 @@ func TestHuntCopiesInOneRun(t *testing.T) {
 		t.Errorf("%d sightings name an artifact the case lacks", orphans)
 	}
 }
+
+// A case hunted again with other keys is verified again from its stored
+// raw tokens: tokens of a key given only the second time become valid, and
+// nothing else about them changes.
+func TestHuntAgainWithOtherKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := incident.Generate(dir, incident.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	casePath := filepath.Join(t.TempDir(), "case.duckdb")
+	hunt := func(extra ...string) {
+		t.Helper()
+		args := append([]string{"hunt", "--case", casePath, "--format", "jsonl", "--quiet", "--fail-on", "none",
+			"--key", filepath.Join(dir, "keys", "exposed.pem"), "--exposed-from", truth.ExposedFrom.Format(time.RFC3339)}, extra...)
+		var stdout, stderr bytes.Buffer
+		if code := run(ctx, append(args, filepath.Join(dir, "logs")), nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+		}
+	}
+	state := func() (statuses, claims string) {
+		t.Helper()
+		cs, err := analyzer.OpenCaseReadOnly(ctx, casePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cs.Close()
+		if err := cs.DB.QueryRow(`SELECT string_agg(sig_status || '=' || n, ',' ORDER BY sig_status)
+			FROM (SELECT sig_status, count(*) AS n FROM artifacts GROUP BY ALL)`).Scan(&statuses); err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.DB.QueryRow(`SELECT md5(string_agg(artifact_key || coalesce(claims, '') || coalesce(raw_sha256, ''), ',' ORDER BY artifact_key))
+			FROM artifacts`).Scan(&claims); err != nil {
+			t.Fatal(err)
+		}
+		return statuses, claims
+	}
+	hunt()
+	before, claimsBefore := state()
+	hunt("--verify", "all", "--trusted-key", filepath.Join(dir, "keys", "trusted-jwks.json"))
+	after, claimsAfter := state()
+	if before == after || !strings.Contains(after, "valid=") {
+		t.Errorf("statuses before %s, after %s: the trusted key's tokens were not verified again", before, after)
+	}
+	if strings.Contains(after, "not-checked") {
+		t.Errorf("--verify all left tokens not checked: %s", after)
+	}
+	if claimsBefore != claimsAfter {
+		t.Error("verifying again changed what was decoded of the tokens")
+	}
+	t.Logf("before %s; after %s", before, after)
+}

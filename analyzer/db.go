@@ -124,7 +124,7 @@ func OpenCaseWith(ctx context.Context, path string, opts CaseOptions) (*Case, er
 		os.Chmod(path, 0o600)
 	}
 	// One transaction, so that a crash never leaves half a schema.
-	if _, err := db.ExecContext(ctx, "BEGIN TRANSACTION;\n"+schemaSQL+"\nCOMMIT;"); err != nil {
+	if err := c.execTx(ctx, schemaSQL); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("creating case schema: %w", err)
 	}
@@ -159,12 +159,27 @@ func (c *Case) migrate(ctx context.Context) error {
 		return fmt.Errorf("case %s has schema version %d, written by a newer forgehunt (this one writes %d)", c.Path, have, SchemaVersion())
 	}
 	for next := have + 1; next <= SchemaVersion(); next++ {
-		q := "BEGIN TRANSACTION;\n" + migrations[next-baseSchemaVersion-1] +
-			"\n;UPDATE meta SET value = '" + strconv.Itoa(next) + "' WHERE name = 'schema_version';\nCOMMIT;"
-		if _, err := c.DB.ExecContext(ctx, q); err != nil {
-			c.DB.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		q := migrations[next-baseSchemaVersion-1] +
+			"\n;UPDATE meta SET value = '" + strconv.Itoa(next) + "' WHERE name = 'schema_version'"
+		if err := c.execTx(ctx, q); err != nil {
 			return fmt.Errorf("upgrading case %s to schema version %d: %w", c.Path, next, err)
 		}
+	}
+	return nil
+}
+
+// execTx runs the statements of q in one transaction on one connection,
+// rolled back on that connection when one fails, so that a crash or an
+// error never leaves half of them.
+func (c *Case) execTx(ctx context.Context, q string) error {
+	conn, err := c.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION;\n"+q+"\n;COMMIT;"); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
 	}
 	return nil
 }

@@ -43,6 +43,14 @@ var migrations = []string{
 	// fact the format states; before, matching tested src_format)
 	`ALTER TABLE issuances ADD COLUMN audience_client BOOLEAN;
 	 UPDATE issuances SET audience_client = (src_format = 'keycloak')`,
+	// 5: the second kind (x509): the names an artifact or issuance is for
+	// (a certificate's SANs), the key linking artifacts of one logical
+	// issuance (a precertificate and its certificate share the TBS hash),
+	// and the labelled fields each kind shows in a detail view
+	`ALTER TABLE issuances ADD COLUMN names VARCHAR[];
+	 ALTER TABLE artifacts ADD COLUMN names VARCHAR[];
+	 ALTER TABLE artifacts ADD COLUMN link_key VARCHAR;
+	 ALTER TABLE artifacts ADD COLUMN details VARCHAR`,
 }
 
 // SchemaVersion is the version of the case schema this forgehunt writes.

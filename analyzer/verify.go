@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"runtime"
 	"sync"
@@ -54,7 +55,11 @@ type ArtifactRow struct {
 	// SigFlags are facts for rules (jwtcheck.Flag*: payload-not-json,
 	// padded-base64, alg-none, hmac-with-public-key, ...).
 	SigFlags []string
-	raw      string
+	// Names, LinkKey and Details: see kinds.Verdict (schema version 5).
+	Names   []string
+	LinkKey string
+	Details string
+	raw     string
 }
 
 var artifactsSchema = arrow.NewSchema([]arrow.Field{
@@ -64,6 +69,8 @@ var artifactsSchema = arrow.NewSchema([]arrow.Field{
 	strField("header"), strField("claims"), strField("sig_status"), strField("signer_fp"),
 	strField("verify_note"),
 	{Name: "sig_flags", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
+	{Name: "names", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true}, // schema version 5
+	strField("link_key"), strField("details"),
 }, nil)
 
 var artifactRawSchema = arrow.NewSchema([]arrow.Field{strField("artifact_key"), strField("raw")}, nil)
@@ -83,10 +90,11 @@ func VerifyArtifact(key, kind, raw string, set []*keys.Key) ArtifactRow {
 }
 
 func verifyArtifact(key, kind, raw string, set []*keys.Key, mode VerifyMode) ArtifactRow {
-	sum := sha256.Sum256([]byte(raw))
-	row := ArtifactRow{ArtifactKey: key, Kind: kind, RawSHA256: hex.EncodeToString(sum[:]), raw: raw}
+	row := ArtifactRow{ArtifactKey: key, Kind: kind, raw: raw}
 	k := LookupKind(kind)
 	if k == nil {
+		sum := sha256.Sum256([]byte(raw))
+		row.RawSHA256 = hex.EncodeToString(sum[:])
 		row.SigStatus = SigUnverifiable
 		row.VerifyNote = "no verifier for kind " + record.Escape(kind)
 		return row
@@ -96,6 +104,13 @@ func verifyArtifact(key, kind, raw string, set []*keys.Key, mode VerifyMode) Art
 	row.AZP, row.KID, row.Alg, row.Header, row.Claims = v.AZP, v.KID, v.Alg, v.Header, v.Claims
 	row.IssuedAt, row.NotBefore, row.ExpiresAt = v.IssuedAt, v.NotBefore, v.ExpiresAt
 	row.SigStatus, row.SignerFP, row.VerifyNote, row.SigFlags = v.Status, v.SignerFP, v.Note, v.Flags
+	row.Names, row.LinkKey = v.Names, v.LinkKey
+	row.RawSHA256 = v.RawSHA256
+	if row.RawSHA256 == "" {
+		sum := sha256.Sum256([]byte(raw))
+		row.RawSHA256 = hex.EncodeToString(sum[:])
+	}
+	row.Details = fieldsJSON(k.Fields(v))
 	return row
 }
 
@@ -267,4 +282,24 @@ func appendTime(b array.Builder, t time.Time) {
 		return
 	}
 	tb.Append(arrow.Timestamp(t.UnixMicro()))
+}
+
+// fieldsJSON is a kind's labelled fields as the details column stores
+// them: a JSON array of {"label","value"} objects, in the kind's order,
+// empty values left out ("" when none is left).
+func fieldsJSON(fs []kinds.Field) string {
+	out := fs[:0:0]
+	for _, f := range fs {
+		if f.Value != "" {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -29,6 +29,7 @@ var (
 		str("audience"), str("key_ref"), ts("issued_at"), ts("expires_at"), str("attrs"),
 		str("src_file"), i64("src_line"), str("src_format"),
 		boolean("audience_client"), // schema version 4
+		strList("names"),           // schema version 5
 	}, nil)
 
 	RejectsSchema = arrow.NewSchema([]arrow.Field{
@@ -44,6 +45,9 @@ func i64(name string) arrow.Field {
 }
 func boolean(name string) arrow.Field {
 	return arrow.Field{Name: name, Type: arrow.FixedWidthTypes.Boolean, Nullable: true}
+}
+func strList(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true}
 }
 func ts(name string) arrow.Field { return arrow.Field{Name: name, Type: tsType, Nullable: true} }
 
@@ -269,6 +273,7 @@ func (b *Batcher) Issuance(is *record.Issuance) {
 	f[11].(*array.Int64Builder).Append(is.Pos.Line)
 	putStr(f[12], is.Pos.Format)
 	f[13].(*array.BooleanBuilder).Append(is.AudienceIsClient)
+	putStrList(f[14], is.Names)
 	b.counts.Issuances++
 	b.counts.LastLine = max(b.counts.LastLine, is.Pos.Line)
 	b.seen(is.IssuedAt)
@@ -412,4 +417,19 @@ func IPNetwork(ip string) (network, hexIP string) {
 	}
 	b := addr.As16()
 	return pfx.String(), hex.EncodeToString(b[:])
+}
+
+// putStrList appends vs, escaped as the other shown columns are, or null
+// when there are none.
+func putStrList(b array.Builder, vs []string) {
+	lb := b.(*array.ListBuilder)
+	if len(vs) == 0 {
+		lb.AppendNull()
+		return
+	}
+	lb.Append(true)
+	vb := lb.ValueBuilder().(*array.StringBuilder)
+	for _, v := range vs {
+		vb.Append(record.Escape(v))
+	}
 }

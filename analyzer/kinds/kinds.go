@@ -57,10 +57,25 @@ type Verdict struct {
 	Status, SignerFP, Note string
 	// Flags are facts for rules (alg-none, padded-base64, ...).
 	Flags []string
+
+	// Names are what the artifact is for beyond its subject (a
+	// certificate's DNS names, addresses and URIs), canonical.
+	Names []string
+	// LinkKey links artifacts that are one logical issuance (a
+	// precertificate and its final certificate share their TBS hash); ""
+	// when the artifact stands alone.
+	LinkKey string
+	// RawSHA256, when set, is the hex sha256 an issuer would log for the
+	// artifact (a certificate's DER fingerprint) where that is not the hash
+	// of the raw text as presented; "" means the hash of raw.
+	RawSHA256 string
 }
 
 // Field is one labelled fact of a verdict, for a detail view.
-type Field struct{ Label, Value string }
+type Field struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
 
 // Kind is one kind of artifact; see the package documentation.
 type Kind interface {

@@ -104,10 +104,13 @@ type Issuance struct {
 	// tests format names.
 	AudienceIsClient bool   `json:",omitempty"`
 	KeyRef           string // key id or fingerprint the issuer says it used, when logged
-	IssuedAt         time.Time
-	ExpiresAt        time.Time // zero when not logged
-	Attrs            string    // JSON object, or ""
-	Pos              Position
+	// Names are the DNS names, addresses and URIs a certificate was issued
+	// for (its SANs, canonical: CanonicalName), for kinds that have them.
+	Names     []string  `json:",omitempty"`
+	IssuedAt  time.Time // for a certificate, its not_before
+	ExpiresAt time.Time // zero when not logged; for a certificate, its not_after
+	Attrs     string    // JSON object, or ""
+	Pos       Position
 }
 
 // Reject is an input record that could not be parsed.

@@ -30,6 +30,10 @@ type Settings struct {
 	// GapExpected is how many issuances the issuer must have been expected
 	// to log in a silence for it to count as a gap in the ledger; default 20.
 	GapExpected float64
+	// MaxCertValidity is the longest validity a CA may give a certificate;
+	// default 398 days (the CA/Browser Forum's limit for TLS server
+	// certificates).
+	MaxCertValidity time.Duration
 }
 
 // DefaultSettings are used for zero fields.
@@ -41,6 +45,7 @@ var DefaultSettings = Settings{
 	GapExpected:      20,
 	ReplayWindow:     10 * time.Minute,
 	ReplayNetworks:   3,
+	MaxCertValidity:  398 * 24 * time.Hour,
 }
 
 func (s Settings) withDefaults() Settings {
@@ -65,6 +70,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.ReplayNetworks > 0 {
 		d.ReplayNetworks = s.ReplayNetworks
+	}
+	if s.MaxCertValidity > 0 {
+		d.MaxCertValidity = s.MaxCertValidity
 	}
 	d.Policy = s.Policy
 	return d
@@ -214,9 +222,9 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	if _, err := c.DB.ExecContext(ctx, `CREATE OR REPLACE TABLE settings AS SELECT
 		?::DOUBLE AS match_tolerance_s, ?::DOUBLE AS id_time_tolerance_s,
 		?::DOUBLE AS ledger_gap_s, ?::DOUBLE AS max_lifetime_s, ?::DOUBLE AS gap_expected,
-		?::DOUBLE AS replay_window_s, ?::INTEGER AS replay_networks`,
+		?::DOUBLE AS replay_window_s, ?::INTEGER AS replay_networks, ?::DOUBLE AS max_cert_validity_s`,
 		st.MatchTolerance.Seconds(), st.IDTimeTolerance.Seconds(), st.LedgerGap.Seconds(), st.MaxTokenLifetime.Seconds(),
-		st.GapExpected, st.ReplayWindow.Seconds(), st.ReplayNetworks); err != nil {
+		st.GapExpected, st.ReplayWindow.Seconds(), st.ReplayNetworks, st.MaxCertValidity.Seconds()); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	conn, err := c.DB.Conn(ctx)
@@ -226,6 +234,9 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	defer conn.Close()
 	if err := writePolicyTables(ctx, conn, st.Policy); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if err := writeKindsTable(ctx, conn); err != nil {
+		return nil, fmt.Errorf("artifact kinds: %w", err)
 	}
 	start := time.Now()
 	if _, err := conn.ExecContext(ctx, matchAllSQL); err != nil {

@@ -294,7 +294,7 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		return true, nil
 	}
 	res.Compression = string(opened.Compression)
-	format, envelope, r, err := parsers.DetectEnvelope(opened, forced)
+	format, envelope, r, err := parsers.DetectFile(path, opened, forced)
 	if err != nil {
 		res.ReadErr = err
 	}

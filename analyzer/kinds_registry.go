@@ -1,8 +1,12 @@
 package analyzer
 
 import (
+	"context"
+	"database/sql"
+
 	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/jwtkind"
+	"github.com/forgehunt/forgehunt/analyzer/kinds/x509kind"
 )
 
 // Kinds is the ordered registry of the artifact kinds the analyzer
@@ -10,6 +14,7 @@ import (
 // here.
 var Kinds = []kinds.Kind{
 	jwtkind.Kind{},
+	x509kind.Kind{},
 }
 
 // LookupKind returns the registered kind named name, or nil.
@@ -29,4 +34,20 @@ func KindNames() []string {
 		names[i] = k.Name()
 	}
 	return names
+}
+
+// writeKindsTable fills artifact_kinds, what matching and rules know of
+// each registered kind: its id label, and whether an issuance record
+// without the artifact's id may account for it (kinds.Kind.WeakMatch). A
+// kind not registered matches as before kinds were: weakly.
+func writeKindsTable(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE artifact_kinds (kind VARCHAR, id_label VARCHAR, weak_match BOOLEAN)`); err != nil {
+		return err
+	}
+	for _, k := range Kinds {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO artifact_kinds VALUES (?, ?, ?)`, k.Name(), k.IDLabel(), k.WeakMatch()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

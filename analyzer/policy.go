@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -25,10 +26,13 @@ import (
 //	max_token_lifetime: 1h    # longest lifetime the issuer is allowed to issue
 //	replay_window: 10m        # replay: one token from many networks within this
 //	replay_networks: 3        # ... from at least this many networks
+//	max_cert_validity: 9552h  # longest certificate validity a CA may issue (398 days)
 //	keys:                     # what each key legitimately signs for
 //	  - kid: acme-2025        # or fp: <sha256 hex of the SPKI>
 //	    issuers: [https://idp.acme.example/realms/acme]
 //	    audiences: [account, billing-api]
+//	  - fp: 3b1f...           # a CA key: the names it may issue certificates for
+//	    names: [example.com, example.net] # each name and its subdomains
 //	principals:               # networks normal for a principal ("*": everyone)
 //	  - principal: alice
 //	    networks: [10.0.0.0/8, 2001:db8::/32]
@@ -40,6 +44,7 @@ type Policy struct {
 	MaxTokenLifetime Duration        `yaml:"max_token_lifetime"`
 	ReplayWindow     Duration        `yaml:"replay_window"`
 	ReplayNetworks   int             `yaml:"replay_networks"`
+	MaxCertValidity  Duration        `yaml:"max_cert_validity"`
 	Keys             []KeyScope      `yaml:"keys"`
 	Principals       []PrincipalNets `yaml:"principals"`
 }
@@ -50,6 +55,10 @@ type KeyScope struct {
 	FP        string   `yaml:"fp"`
 	Issuers   []string `yaml:"issuers"`
 	Audiences []string `yaml:"audiences"`
+	// Names are the DNS names a CA key may issue certificates for: each
+	// name and every name under it ("example.com" permits
+	// www.example.com and *.example.com).
+	Names []string `yaml:"names"`
 }
 
 // PrincipalNets lists the networks normal for a principal.
@@ -116,6 +125,7 @@ func (p *Policy) Settings(base Settings) Settings {
 	set(&base.LedgerGap, p.LedgerGap)
 	set(&base.MaxTokenLifetime, p.MaxTokenLifetime)
 	set(&base.ReplayWindow, p.ReplayWindow)
+	set(&base.MaxCertValidity, p.MaxCertValidity)
 	if base.GapExpected == 0 {
 		base.GapExpected = p.GapExpected
 	}
@@ -132,6 +142,7 @@ func writePolicyTables(ctx context.Context, conn *sql.Conn, p *Policy) error {
 	stmts := []string{
 		`CREATE OR REPLACE TABLE policy_key_scope (kid VARCHAR, key_fp VARCHAR, issuer VARCHAR, audience VARCHAR)`,
 		`CREATE OR REPLACE TABLE policy_networks (principal VARCHAR, network VARCHAR, lo_hex VARCHAR, hi_hex VARCHAR)`,
+		`CREATE OR REPLACE TABLE policy_cert_names (kid VARCHAR, key_fp VARCHAR, name VARCHAR)`,
 	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
@@ -150,6 +161,15 @@ func writePolicyTables(ctx context.Context, conn *sql.Conn, p *Policy) error {
 					nullStr(k.KID), nullStr(k.FP), iss, aud); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	for _, k := range p.Keys {
+		for _, n := range k.Names {
+			n = strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), "."), "*.")
+			if _, err := conn.ExecContext(ctx, `INSERT INTO policy_cert_names VALUES (?, ?, ?)`,
+				nullStr(k.KID), nullStr(k.FP), n); err != nil {
+				return err
 			}
 		}
 	}

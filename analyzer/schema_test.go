@@ -162,6 +162,10 @@ func TestMigrationAudienceClient(t *testing.T) {
 	if _, err := c.DB.ExecContext(ctx, `
 		INSERT INTO issuances (kind, artifact_id, audience, src_format) VALUES ('jwt', 'k', 'web', 'keycloak'), ('jwt', 'l', 'a,b', 'ledger');
 		ALTER TABLE issuances DROP COLUMN audience_client;
+		ALTER TABLE issuances DROP COLUMN names;
+		ALTER TABLE artifacts DROP COLUMN names;
+		ALTER TABLE artifacts DROP COLUMN link_key;
+		ALTER TABLE artifacts DROP COLUMN details;
 		UPDATE meta SET value = '3' WHERE name = 'schema_version'`); err != nil {
 		t.Fatal(err)
 	}

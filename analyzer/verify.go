@@ -2,8 +2,8 @@ package analyzer
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"runtime"
 	"sync"
 	"time"
@@ -248,6 +248,17 @@ func artifactBatch(rows []ArtifactRow) arrow.RecordBatch {
 				flags.ValueBuilder().(*array.StringBuilder).Append(fl)
 			}
 		}
+		names := f[19].(*array.ListBuilder)
+		if len(r.Names) == 0 {
+			names.AppendNull()
+		} else {
+			names.Append(true)
+			for _, n := range r.Names {
+				names.ValueBuilder().(*array.StringBuilder).Append(n)
+			}
+		}
+		appendStr(f[20], r.LinkKey)
+		appendStr(f[21], r.Details)
 	}
 	return ab.NewRecordBatch()
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/forgehunt/forgehunt/parsers/ct"
 	"github.com/forgehunt/forgehunt/parsers/envoy"
 	"github.com/forgehunt/forgehunt/parsers/envoytext"
 	"github.com/forgehunt/forgehunt/parsers/jsonbearer"
@@ -28,6 +29,10 @@ import (
 var Formats = []record.Format{
 	keycloak.Format,
 	ledger.Format,
+	ct.GetEntries,
+	ct.Tile,
+	ct.CrtSh,
+	ct.Bundle,
 	envoy.Format,
 	envoytext.Format,
 	nginx.Format,
@@ -73,10 +78,26 @@ func Detect(r io.Reader) (record.Format, io.Reader, error) {
 // tried; it is returned even when it claims nothing, with the envelope its
 // lines turned out to carry, if any.
 func DetectEnvelope(r io.Reader, only record.Format) (record.Format, *record.Envelope, io.Reader, error) {
+	return DetectFile("", r, only)
+}
+
+// DetectFile is DetectEnvelope for the file at name: formats that
+// recognise a file by its name and raw head (record.FileSniffer: binary
+// formats) are tried first.
+func DetectFile(name string, r io.Reader, only record.Format) (record.Format, *record.Envelope, io.Reader, error) {
 	br := bufio.NewReaderSize(r, sniffBytes)
 	head, err := br.Peek(sniffBytes)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull && len(head) == 0 {
 		return only, nil, br, err
+	}
+	fileCandidates := Formats
+	if only != nil {
+		fileCandidates = []record.Format{only}
+	}
+	for _, f := range fileCandidates {
+		if fs, ok := f.(record.FileSniffer); ok && sniffFile(fs, name, head) {
+			return f, nil, br, nil
+		}
 	}
 	sample := SampleLines(head)
 	if len(sample) == 0 {
@@ -107,6 +128,16 @@ func DetectEnvelope(r io.Reader, only record.Format) (record.Format, *record.Env
 		}
 	}
 	return only, nil, br, nil
+}
+
+// sniffFile protects detection from a SniffFile that panics.
+func sniffFile(f record.FileSniffer, name string, head []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f.SniffFile(name, head)
 }
 
 // sniff protects detection from a format whose Sniff panics on odd input.

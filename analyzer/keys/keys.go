@@ -58,6 +58,10 @@ type Key struct {
 	Secret []byte           // HMAC only; never printed by String or GoString
 	Source string           // file path, with "#N" for the N-th key of a multi-key file
 	Label  string           // optional human label (a certificate's subject CN)
+	// Cert is the certificate the key was loaded from, or nil: a CA key's
+	// subject name and key identifier are how certificates name their
+	// issuer.
+	Cert *x509.Certificate
 
 	// Encodings are byte strings an attacker could use as the HMAC secret of
 	// an algorithm-confusion token made from this public key: PEM SPKI (with
@@ -354,6 +358,7 @@ func certKey(cert *x509.Certificate) (*Key, error) {
 		return nil, err
 	}
 	k.Label = cert.Subject.CommonName
+	k.Cert = cert
 	k.Encodings = appendPEM(k.Encodings, "CERTIFICATE", cert.Raw)
 	k.Encodings = appendUnique(k.Encodings, bytes.Clone(cert.Raw))
 	return k, nil

@@ -14,7 +14,11 @@
 //     and a note. It checks first, cheaply, which keys could have signed the
 //     artifact (type and algorithm), so that artifacts of other issuers cost
 //     a compare, not a signature check.
-//   - Fields are the labelled facts a detail view shows of a verdict.
+//   - Fields are the labelled facts a detail view shows of a verdict
+//     (stored with the artifact, so front ends show any kind without
+//     knowing it).
+//   - WeakMatch says whether matching may account for an artifact without
+//     its id.
 package kinds
 
 import (
@@ -84,4 +88,9 @@ type Kind interface {
 	Key(raw string) string
 	Verify(raw string, set []*keys.Key, opts Options) Verdict
 	Fields(v Verdict) []Field
+	// WeakMatch says whether an issuance record without the artifact's id
+	// may account for it by subject and times (a token logged without its
+	// jti). For a certificate the serial, with the issuer, is its identity:
+	// a record that lacks it never clears one.
+	WeakMatch() bool
 }

@@ -1,6 +1,7 @@
 -- Matching: which issuance record (if any) accounts for each artifact, and
 -- how well the issuer's ledger covers the artifact's issue time.
--- Inputs: artifacts, issuances, sequence_gaps, sequence_runs, settings.
+-- Inputs: artifacts, issuances, sequence_gaps, sequence_runs, settings,
+-- artifact_kinds.
 -- Output: the matches table (and artifact_stats, ledger_rate,
 -- ledger_silences, ledger_seq_holes, which rules read too).
 
@@ -97,7 +98,12 @@ id_m AS (
                CASE WHEN i.issued_at IS NOT NULL AND a.issued_at IS NOT NULL
                          AND abs(epoch(i.issued_at) - epoch(a.issued_at)) > cfg.id_time_tolerance_s
                     THEN 'issued ' || strftime(a.issued_at, '%Y-%m-%dT%H:%M:%SZ') || ' but the id was issued '
-                         || strftime(i.issued_at, '%Y-%m-%dT%H:%M:%SZ') END
+                         || strftime(i.issued_at, '%Y-%m-%dT%H:%M:%SZ') END,
+               -- names (a certificate's SANs): the record's set must be the
+               -- artifact's; a record that logs none cannot be judged
+               CASE WHEN len(i.names) > 0 AND list_sort(list_distinct(i.names)) IS DISTINCT FROM list_sort(list_distinct(coalesce(a.names, [])))
+                    THEN 'names ' || coalesce(array_to_string(list_sort(a.names), ' '), 'none')
+                         || ' but the id was issued for ' || array_to_string(list_sort(i.names), ' ') END
            ), '') AS conflict
     FROM arts a CROSS JOIN cfg
     JOIN iss i ON i.kind = a.kind AND i.artifact_id = a.artifact_id
@@ -110,15 +116,20 @@ claimed AS (
     UNION
     SELECT src_file, src_line FROM id_m WHERE conflict IS NULL
 ),
+-- Only for kinds whose artifacts may be logged without their id
+-- (artifact_kinds.weak_match): a certificate's serial is its identity, and
+-- a record without it never clears one.
 weak_m AS (
     SELECT a.artifact_key, 3 AS strength, 'weak' AS match_type, i.src_file, i.src_line, NULL AS conflict
     FROM arts a CROSS JOIN cfg
+    LEFT JOIN artifact_kinds ak ON ak.kind = a.kind
     JOIN iss i ON i.kind = a.kind AND i.subject = a.subject
          AND (i.artifact_id IS NULL OR a.artifact_id IS NULL)
          AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
          -- + 1 s: a token's times are whole seconds, a log's often are not
          AND abs(epoch(i.issued_at) - epoch(a.issued_at)) <= cfg.match_tolerance_s + 1
-    WHERE i.raw_sha256 IS NULL -- a record with a hash vouches only for those bytes
+    WHERE coalesce(ak.weak_match, true)
+      AND i.raw_sha256 IS NULL -- a record with a hash vouches only for those bytes
       AND (i.expires_at IS NULL
            OR (a.expires_at IS NOT NULL AND abs(epoch(i.expires_at) - epoch(a.expires_at)) <= cfg.match_tolerance_s + 1))
       AND (len(i.aud_set) = 0

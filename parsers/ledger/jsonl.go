@@ -81,13 +81,13 @@ func fieldText(f field, v *fastjson.Value) (string, error) {
 	case fastjson.TypeNumber:
 		return v.String(), nil
 	case fastjson.TypeArray:
-		if f != fAudience {
+		if f != fAudience && f != fNames {
 			break
 		}
 		var b strings.Builder
 		for i, e := range v.GetArray() {
 			if e.Type() != fastjson.TypeString {
-				return "", fmt.Errorf("audience array holds a JSON %s", e.Type())
+				return "", fmt.Errorf("array holds a JSON %s, want strings", e.Type())
 			}
 			if i > 0 {
 				b.WriteByte(',')

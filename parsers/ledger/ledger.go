@@ -22,15 +22,23 @@
 // without regard to case. The fields are:
 //
 //	name         aliases         meaning
-//	kind                         jwt (default when absent or empty), saml, x509 or signature
-//	issuer       iss             the issuer as the artifact names it (a JWT's iss)
-//	artifact_id  jti, token_id   the artifact's id: JWT jti, SAML assertion ID, certificate serial
-//	raw_sha256                   hex SHA-256 of the raw artifact (64 hex digits; a "sha256:" prefix and upper case are accepted)
-//	subject      sub             the subject (a JWT's sub)
+//	kind                         jwt (default when absent or empty), saml, x509 or signature; for x509 also certificate, cert, precertificate, precert, tls, x.509
+//	issuer       iss, issuer_dn, issuer_name                the issuer as the artifact names it (a JWT's iss; a certificate's issuer DN)
+//	artifact_id  jti, token_id, serial, serial_number, serialnumber   the artifact's id: JWT jti, SAML assertion ID, certificate serial (hex)
+//	raw_sha256   fingerprint_sha256, sha256_fingerprint   hex SHA-256 of the raw artifact (64 hex digits; a "sha256:" prefix, upper case and openssl's colons are accepted); of a certificate, its DER
+//	subject      sub, subject_dn   the subject (a JWT's sub; a certificate's subject DN or common name)
 //	audience     aud             the audience; in JSON a string or an array of strings (joined with ",")
-//	issued_at    iat             issue time
-//	expires_at   exp             expiry time
+//	issued_at    iat, not_before, notbefore   issue time; a certificate's not_before
+//	expires_at   exp, not_after, notafter     expiry time; a certificate's not_after
 //	key_ref      kid             the key id or fingerprint the issuer says it signed with
+//	names        sans, san, dns_names         a certificate's names (SANs), separated by ";", ",", spaces or new lines; in JSON also an array
+//
+// For kind x509 the serial is read as hex (colons, spaces and a 0x prefix
+// allowed) and stored canonical (lower case, no leading zeros); the issuer
+// and subject DNs may be written in RFC 4514 order ("CN=CA,O=Example,C=US")
+// or OpenSSL's one-line form ("/C=US/O=Example/CN=CA"): the issuer is
+// stored in the canonical form certificates are read in
+// (record.CanonicalDN), the subject as its common name.
 //
 // Every other column or key is kept in the record's attrs. When a row gives
 // one field non-empty values under several names (artifact_id and jti, say),

@@ -3,6 +3,7 @@ package ledger
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ const (
 	fIssuedAt
 	fExpiresAt
 	fKeyRef
+	fNames
 	numFields
 )
 
@@ -50,6 +52,23 @@ var names = map[string]name{
 	"exp":         {fExpiresAt, 1},
 	"key_ref":     {fKeyRef, 0},
 	"kid":         {fKeyRef, 1},
+	// certificates: the names CA exports use
+	"serial":             {fArtifactID, 3},
+	"serial_number":      {fArtifactID, 4},
+	"serialnumber":       {fArtifactID, 5},
+	"issuer_dn":          {fIssuer, 2},
+	"issuer_name":        {fIssuer, 3},
+	"subject_dn":         {fSubject, 2},
+	"not_before":         {fIssuedAt, 2},
+	"notbefore":          {fIssuedAt, 3},
+	"not_after":          {fExpiresAt, 2},
+	"notafter":           {fExpiresAt, 3},
+	"fingerprint_sha256": {fRawSHA256, 1},
+	"sha256_fingerprint": {fRawSHA256, 2},
+	"names":              {fNames, 0},
+	"sans":               {fNames, 1},
+	"san":                {fNames, 2},
+	"dns_names":          {fNames, 3},
 }
 
 // lookup returns the field a column or key names, ignoring case.
@@ -101,6 +120,9 @@ var kinds = map[string]string{
 	record.KindSAML:      record.KindSAML,
 	record.KindX509:      record.KindX509,
 	record.KindSignature: record.KindSignature,
+	// what people write for certificates
+	"x.509": record.KindX509, "certificate": record.KindX509, "cert": record.KindX509,
+	"precertificate": record.KindX509, "precert": record.KindX509, "tls": record.KindX509,
 }
 
 // issuance validates r and fills iss (but not its position); the error is
@@ -112,7 +134,7 @@ func (r *row) issuance(iss *record.Issuance, loc *time.Location) error {
 	} else if k, ok := kinds[strings.ToLower(kind)]; ok {
 		kind = k
 	} else {
-		return fmt.Errorf("unknown kind %q (want jwt, saml, x509 or signature)", truncate(kind, 40))
+		return fmt.Errorf("unknown kind %q (want jwt, saml, x509 (certificate) or signature)", truncate(kind, 40))
 	}
 	sum, err := normalizeSHA256(r.vals[fRawSHA256])
 	if err != nil {
@@ -132,12 +154,29 @@ func (r *row) issuance(iss *record.Issuance, loc *time.Location) error {
 	if r.vals[fArtifactID] == "" && sum == "" && (r.vals[fSubject] == "" || issuedAt.IsZero()) {
 		return fmt.Errorf("row identifies no artifact: no artifact_id, no raw_sha256, and not both subject and issued_at")
 	}
+	id, issuer, subject := r.vals[fArtifactID], r.vals[fIssuer], r.vals[fSubject]
+	var names []string
+	if kind == record.KindX509 {
+		// a CA's serials and names, in the canonical forms certificates
+		// are read in
+		if id != "" {
+			if id, err = record.CanonicalSerial(id); err != nil {
+				return fmt.Errorf("bad serial %q: %v (want hex, colons allowed)", truncate(r.vals[fArtifactID], 40), err)
+			}
+		}
+		issuer = record.CanonicalDN(issuer)
+		subject = subjectCN(subject)
+		names = splitNames(r.vals[fNames])
+	} else if r.vals[fNames] != "" {
+		r.addAttr(r.keys[fNames], r.vals[fNames])
+	}
 	*iss = record.Issuance{
 		Kind:       kind,
-		Issuer:     r.vals[fIssuer],
-		ArtifactID: r.vals[fArtifactID],
+		Issuer:     issuer,
+		ArtifactID: id,
 		RawSHA256:  sum,
-		Subject:    r.vals[fSubject],
+		Subject:    subject,
+		Names:      names,
 		Audience:   r.vals[fAudience],
 		KeyRef:     r.vals[fKeyRef],
 		IssuedAt:   issuedAt,
@@ -156,6 +195,9 @@ func normalizeSHA256(s string) (string, error) {
 	if len(s) > 7 && strings.EqualFold(s[:7], "sha256:") {
 		s = s[7:]
 	}
+	if len(s) == 95 && strings.Count(s, ":") == 31 {
+		s = strings.ReplaceAll(s, ":", "") // a fingerprint as openssl prints it
+	}
 	if len(s) != 64 {
 		return "", fmt.Errorf("bad raw_sha256: want 64 hex digits, got %d characters", len(s))
 	}
@@ -170,4 +212,38 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// subjectCN is a certificate subject as artifacts hold it: the common name
+// of a distinguished name ("CN=www.example.com,O=Example"), else the text
+// as it is.
+func subjectCN(s string) string {
+	if !strings.Contains(s, "=") {
+		return s
+	}
+	for _, part := range strings.Split(record.CanonicalDN(s), ",") {
+		if v, ok := strings.CutPrefix(part, "cn="); ok {
+			return v
+		}
+	}
+	return s
+}
+
+// splitNames splits a names field (separated by ";", ",", spaces or new
+// lines, as exports join SANs; "DNS:" prefixes as openssl prints them are
+// dropped) into canonical, sorted, distinct names.
+func splitNames(s string) []string {
+	var out []string
+	for _, n := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ';' || r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r'
+	}) {
+		for _, p := range []string{"DNS:", "dns:", "IP:", "IP Address:", "email:", "URI:"} {
+			n = strings.TrimPrefix(n, p)
+		}
+		if n = record.CanonicalName(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -27,6 +27,9 @@ const (
 	SourceAuth = "auth"
 	SourceCT   = "ct"
 	SourceCI   = "ci"
+	// SourceFile: an artifact found in a file of artifacts (a certificate
+	// bundle), not in a log of its use.
+	SourceFile = "file"
 )
 
 // Verifier outcomes.
@@ -279,6 +282,15 @@ type Format interface {
 // token is logged under a key the format does not read.
 type IssuerLog interface {
 	IssuerLog() bool
+}
+
+// FileSniffer is implemented by formats recognised by the file's name and
+// raw head rather than by lines (binary formats: CT tiles, DER
+// certificates). Detection tries them before line sniffing. SniffFile gets
+// the file's path and up to 256 KiB of its decompressed start; it must not
+// panic on any input.
+type FileSniffer interface {
+	SniffFile(name string, head []byte) bool
 }
 
 // SniffLines is how many non-empty lines detection looks at.

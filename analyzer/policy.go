@@ -153,6 +153,9 @@ func writePolicyTables(ctx context.Context, conn *sql.Conn, p *Policy) error {
 		return nil
 	}
 	for _, k := range p.Keys {
+		if len(k.Issuers) == 0 && len(k.Audiences) == 0 && len(k.Names) > 0 {
+			continue // a CA key's entry: its names only
+		}
 		issuers := orNil(k.Issuers)
 		audiences := orNil(k.Audiences)
 		for _, iss := range issuers {

@@ -200,7 +200,7 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	} else if s.Raw != "" {
 		var known bool
 		if key, known = b.keys[s.Raw]; !known {
-			key = ArtifactKey(s.Raw)
+			key = record.RawArtifactKey(s.Kind, s.Raw)
 			if b.keys == nil || b.keyBytes+len(s.Raw) > record.MaxCacheBytes {
 				b.keys, b.keyBytes = make(map[string]string, 1024), 0
 			}

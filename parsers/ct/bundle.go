@@ -115,6 +115,10 @@ func (bundle) Parse(ctx context.Context, in *record.Input, sink record.Sink) err
 		rest = after
 		switch block.Type {
 		case "CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE":
+			if len(block.Bytes) == 0 {
+				sink.Reject(&record.Reject{Pos: pos, Reason: "PEM certificate block is empty"})
+				continue
+			}
 			emit(block.Bytes, pos.Line)
 		default:
 			sink.Ignore(pos, ignoreNotCert)

@@ -77,11 +77,10 @@ func (crtsh) Parse(ctx context.Context, in *record.Input, sink record.Sink) erro
 			pos := record.Position{File: in.Name, Line: ordinal, Format: CrtSh.Name()}
 			var row crtshRow
 			if err := dec.Decode(&row); err != nil {
-				sink.Reject(&record.Reject{Pos: pos, Reason: fmt.Sprintf("element %d: %v", ordinal, err)})
-				if _, syntax := err.(*json.SyntaxError); syntax {
-					return nil
-				}
-				continue
+				// a JSON array cannot be resynchronised reliably: the
+				// file stops here
+				sink.Reject(&record.Reject{Pos: pos, Reason: fmt.Sprintf("element %d: %v (the rest of the file cannot be read)", ordinal, err)})
+				return nil
 			}
 			s, reason := row.sighting(in.Options, pos)
 			if s == nil {

@@ -122,3 +122,9 @@ func where(e *entry, ordinal int64) string {
 	}
 	return fmt.Sprintf("entry %d", ordinal)
 }
+
+// EntryPositions: every CT format numbers entries, not lines (a bundle's
+// blocks are at the line of their BEGIN, which is a line).
+func (getEntries) EntryPositions() bool { return true }
+func (tile) EntryPositions() bool       { return true }
+func (crtsh) EntryPositions() bool      { return true }

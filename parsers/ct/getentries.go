@@ -178,10 +178,13 @@ func (p *entriesParser) response(arr json.RawMessage, next int64, log string, of
 		var l leafJSON
 		elemOff := dec.InputOffset()
 		if err := dec.Decode(&l); err != nil {
-			p.sink.Reject(&record.Reject{Pos: p.pos(off), Reason: fmt.Sprintf("entry %d: %v", p.ordinal, err), Excerpt: excerpt(arr[elemOff:])})
-			if _, isSyntax := errors.AsType[*json.SyntaxError](err); isSyntax {
+			var typeErr *json.UnmarshalTypeError
+			if !errors.As(err, &typeErr) {
+				// not JSON: the array cannot be resynchronised reliably
+				p.sink.Reject(&record.Reject{Pos: p.pos(off), Reason: fmt.Sprintf("entry %d: %v (the rest of the response cannot be read)", p.ordinal, err), Excerpt: excerpt(arr[elemOff:])})
 				return -1
 			}
+			p.sink.Reject(&record.Reject{Pos: p.pos(off), Reason: fmt.Sprintf("entry %d: %v", p.ordinal, err), Excerpt: excerpt(arr[elemOff:])})
 		} else {
 			p.entry(l, next, log, off)
 		}

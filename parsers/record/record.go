@@ -56,7 +56,7 @@ type Sighting struct {
 	// Raw is the artifact itself when the log holds it (a bearer token). It is
 	// hashed and verified by the analyzer and never stored in the sightings table.
 	Raw string
-	// RawKey is ArtifactKey(Raw) when the format has it at hand (a
+	// RawKey is RawArtifactKey(Kind, Raw) when the format has it at hand (a
 	// BearerCache computes it once per distinct token), else "" and the
 	// sink computes it. RawKeySeen, when set, is the cache's flag for the
 	// token: a sink that registers new artifacts sets it when it registers
@@ -291,6 +291,15 @@ type IssuerLog interface {
 // panic on any input.
 type FileSniffer interface {
 	SniffFile(name string, head []byte) bool
+}
+
+// EntryPositions is implemented by formats whose records are not lines (a
+// JSON array of log entries, a binary CT tile, the blocks of a PEM file):
+// their Position.Line is the record's ordinal in the file (1-based), or
+// the line it starts on, as the format documents; several may share a
+// physical line.
+type EntryPositions interface {
+	EntryPositions() bool
 }
 
 // SniffLines is how many non-empty lines detection looks at.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"math/big"
 	"sort"
@@ -239,4 +240,46 @@ func CertRaw(der []byte, issuers ...[]byte) string {
 func CertKey(der []byte) string {
 	sum := sha256.Sum256(der)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// RawArtifactKey is the artifact key of a raw artifact of kind: for a
+// certificate CertKey of its DER (the first part of CertRaw, or the first
+// PEM certificate), for every other kind ArtifactKey of the raw text. The
+// analyzer's kinds key raw artifacts with it; a raw certificate that holds
+// no DER is keyed by its text.
+func RawArtifactKey(kind, raw string) string {
+	if kind != KindX509 {
+		return ArtifactKey(raw)
+	}
+	if der := firstCertDER(raw); der != nil {
+		return CertKey(der)
+	}
+	return ArtifactKey(raw)
+}
+
+// firstCertDER is the DER of the first certificate of a raw certificate
+// artifact, or nil.
+func firstCertDER(raw string) []byte {
+	raw = strings.TrimSpace(raw)
+	if strings.HasPrefix(raw, "-----BEGIN") {
+		rest := []byte(raw)
+		for {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				return nil
+			}
+			if b.Type == "CERTIFICATE" || b.Type == "X509 CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE" {
+				return b.Bytes
+			}
+		}
+	}
+	first := raw
+	if i := strings.IndexAny(first, ".~"); i >= 0 {
+		first = first[:i]
+	}
+	der, err := base64.StdEncoding.DecodeString(first)
+	if err != nil || len(der) == 0 {
+		return nil
+	}
+	return der
 }

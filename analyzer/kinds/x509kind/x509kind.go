@@ -99,15 +99,10 @@ func (Kind) IDLabel() string { return "serial" }
 // WeakMatch: the serial is the certificate's identity.
 func (Kind) WeakMatch() bool { return false }
 
-// Key is record.CertKey of the certificate's DER; raw that holds none is
-// keyed by its own bytes (it is malformed and stays one artifact).
-func (Kind) Key(raw string) string {
-	ders, err := decodeRaw(raw)
-	if err != nil || len(ders) == 0 {
-		return record.ArtifactKey(raw)
-	}
-	return record.CertKey(ders[0])
-}
+// Key is record.RawArtifactKey: CertKey of the certificate's DER; raw that
+// holds none is keyed by its own bytes (it is malformed and stays one
+// artifact).
+func (Kind) Key(raw string) string { return record.RawArtifactKey(record.KindX509, raw) }
 
 // decodeRaw splits raw (record.CertRaw, or PEM certificates) into DER.
 func decodeRaw(raw string) ([][]byte, error) {

@@ -432,7 +432,8 @@ SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.iss
                                      THEN ': ambiguous, the line carried several tokens or a duplicated key, so which one the verifier checked is unknown'
                                      ELSE '' END END,
        coalesce(h.coverage, m.coverage), coalesce(h.evidence, hl.evidence, []),
-       coalesce(t.status, 'open'), t.note, n.subject_name, coalesce(st.salvaged, 0), coalesce(st.ambiguous, false)
+       coalesce(t.status, 'open'), t.note, n.subject_name, coalesce(st.salvaged, 0), coalesce(st.ambiguous, false),
+       a.names
 FROM (SELECT DISTINCT ON (rule_id, artifact_key) * FROM rule_hits ORDER BY rule_id, artifact_key, reason) h
 LEFT JOIN artifacts a ON a.artifact_key = h.artifact_key
 LEFT JOIN artifact_stats st ON st.artifact_key = h.artifact_key

@@ -45,12 +45,11 @@ var migrations = []string{
 	 UPDATE issuances SET audience_client = (src_format = 'keycloak')`,
 	// 5: the second kind (x509): the names an artifact or issuance is for
 	// (a certificate's SANs), the key linking artifacts of one logical
-	// issuance (a precertificate and its certificate share the TBS hash),
-	// and the labelled fields each kind shows in a detail view
+	// issuance (a precertificate and its certificate share the TBS hash)
 	`ALTER TABLE issuances ADD COLUMN names VARCHAR[];
 	 ALTER TABLE artifacts ADD COLUMN names VARCHAR[];
 	 ALTER TABLE artifacts ADD COLUMN link_key VARCHAR;
-	 ALTER TABLE artifacts ADD COLUMN details VARCHAR`,
+	 ALTER TABLE findings ADD COLUMN names VARCHAR[]`,
 }
 
 // SchemaVersion is the version of the case schema this forgehunt writes.

@@ -47,6 +47,9 @@ type Finding struct {
 	// several tokens or a duplicated key.
 	Salvaged  int64 `json:"salvaged"`
 	Ambiguous bool  `json:"ambiguous"`
+	// Names are what the artifact is for beyond its subject: a
+	// certificate's DNS names, addresses and URIs.
+	Names []string `json:"names,omitempty"`
 }
 
 // Findings returns the findings at or above minLevel ("" for all), most
@@ -61,7 +64,7 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 	rows, err := c.DB.QueryContext(ctx, `
 		SELECT rule_id, level, title, kind, artifact_key, artifact_id, issuer, subject, signer_fp,
 		       first_seen, last_seen, sightings, accepted, observers, principals, client_ips,
-		       reason, coverage, evidence, status, note, subject_name, coalesce(salvaged, 0), coalesce(ambiguous, false)
+		       reason, coverage, evidence, status, note, subject_name, coalesce(salvaged, 0), coalesce(ambiguous, false), names
 		FROM findings
 		WHERE list_position(?::VARCHAR[], level) - 1 >= ?
 		ORDER BY list_position(?::VARCHAR[], level) DESC, first_seen NULLS LAST, rule_id, artifact_key`,
@@ -75,10 +78,10 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 		var f Finding
 		var id, iss, sub, fp, cov, note, kind, name sql.NullString
 		var first, last sql.NullTime
-		var observers, principals, ips, evidence any
+		var observers, principals, ips, evidence, names any
 		if err := rows.Scan(&f.RuleID, &f.Level, &f.Title, &kind, &f.ArtifactKey, &id, &iss, &sub, &fp,
 			&first, &last, &f.Sightings, &f.Accepted, &observers, &principals, &ips,
-			&f.Reason, &cov, &evidence, &f.Status, &note, &name, &f.Salvaged, &f.Ambiguous); err != nil {
+			&f.Reason, &cov, &evidence, &f.Status, &note, &name, &f.Salvaged, &f.Ambiguous, &names); err != nil {
 			return nil, err
 		}
 		f.Kind, f.ArtifactID, f.Issuer, f.Subject, f.SignerFP = kind.String, id.String, iss.String, sub.String, fp.String
@@ -93,6 +96,9 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 		}
 		f.Observers, f.Principals, f.ClientIPs = stringList(observers), stringList(principals), stringList(ips)
 		f.Evidence = evidenceList(evidence)
+		if ns := stringList(names); len(ns) > 0 {
+			f.Names = ns
+		}
 		out = append(out, f)
 	}
 	return out, rows.Err()

@@ -165,7 +165,7 @@ func TestMigrationAudienceClient(t *testing.T) {
 		ALTER TABLE issuances DROP COLUMN names;
 		ALTER TABLE artifacts DROP COLUMN names;
 		ALTER TABLE artifacts DROP COLUMN link_key;
-		ALTER TABLE artifacts DROP COLUMN details;
+		ALTER TABLE findings DROP COLUMN names;
 		UPDATE meta SET value = '3' WHERE name = 'schema_version'`); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package analyzer
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"runtime"
 	"sync"
 	"time"
@@ -55,10 +54,9 @@ type ArtifactRow struct {
 	// SigFlags are facts for rules (jwtcheck.Flag*: payload-not-json,
 	// padded-base64, alg-none, hmac-with-public-key, ...).
 	SigFlags []string
-	// Names, LinkKey and Details: see kinds.Verdict (schema version 5).
+	// Names and LinkKey: see kinds.Verdict (schema version 5).
 	Names   []string
 	LinkKey string
-	Details string
 	raw     string
 }
 
@@ -70,7 +68,7 @@ var artifactsSchema = arrow.NewSchema([]arrow.Field{
 	strField("verify_note"),
 	{Name: "sig_flags", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
 	{Name: "names", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true}, // schema version 5
-	strField("link_key"), strField("details"),
+	strField("link_key"),
 }, nil)
 
 var artifactRawSchema = arrow.NewSchema([]arrow.Field{strField("artifact_key"), strField("raw")}, nil)
@@ -110,7 +108,6 @@ func verifyArtifact(key, kind, raw string, set []*keys.Key, mode VerifyMode) Art
 		sum := sha256.Sum256([]byte(raw))
 		row.RawSHA256 = hex.EncodeToString(sum[:])
 	}
-	row.Details = fieldsJSON(k.Fields(v))
 	return row
 }
 
@@ -258,7 +255,6 @@ func artifactBatch(rows []ArtifactRow) arrow.RecordBatch {
 			}
 		}
 		appendStr(f[20], r.LinkKey)
-		appendStr(f[21], r.Details)
 	}
 	return ab.NewRecordBatch()
 }
@@ -293,24 +289,4 @@ func appendTime(b array.Builder, t time.Time) {
 		return
 	}
 	tb.Append(arrow.Timestamp(t.UnixMicro()))
-}
-
-// fieldsJSON is a kind's labelled fields as the details column stores
-// them: a JSON array of {"label","value"} objects, in the kind's order,
-// empty values left out ("" when none is left).
-func fieldsJSON(fs []kinds.Field) string {
-	out := fs[:0:0]
-	for _, f := range fs {
-		if f.Value != "" {
-			out = append(out, f)
-		}
-	}
-	if len(out) == 0 {
-		return ""
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }

@@ -81,14 +81,6 @@ func setTriage(ctx context.Context, c *analyzer.Case, id findingID, status, note
 	}
 }
 
-// artifactRow is one row of the artifacts table.
-type artifactRow struct {
-	kind, artifactID, issuer, subject, audience, azp, kid, alg string
-	issuedAt, notBefore, expiresAt                             sql.NullTime
-	header, claims, sigStatus, signerFP, verifyNote            string
-	flags                                                      []string // sig_flags
-}
-
 // keyRow is one row of the keys table.
 type keyRow struct {
 	fp, kid, keyType, role, label, source string
@@ -120,7 +112,7 @@ type otherFinding struct {
 // detailData is everything the detail view shows about one finding's
 // artifact. Parts that could not be read are nil and say so in errs.
 type detailData struct {
-	artifact *artifactRow
+	artifact *analyzer.Artifact
 	signer   *keyRow
 	match    *matchRow
 	stats    *statsRow
@@ -132,44 +124,32 @@ func loadDetail(ctx context.Context, c *analyzer.Case, id findingID) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		defer cancel()
-		d, err := queryDetail(ctx, c.DB, id)
+		d, err := queryDetail(ctx, c, id)
 		return detailMsg{id: id, detail: d, err: err}
 	}
 }
 
 // queryDetail reads the artifact behind id. A missing optional table
 // (matches before the first analysis) is noted, not fatal.
-func queryDetail(ctx context.Context, db *sql.DB, id findingID) (*detailData, error) {
+func queryDetail(ctx context.Context, c *analyzer.Case, id findingID) (*detailData, error) {
 	d := &detailData{}
-	var a artifactRow
-	var kind, aid, iss, sub, aud, azp, kid, alg, hdr, cl, sig, fp, note sql.NullString
-	var flags any
-	err := db.QueryRowContext(ctx, `
-		SELECT kind, artifact_id, issuer, subject, audience, azp, kid, alg,
-		       issued_at, not_before, expires_at, header, claims, sig_status, signer_fp, verify_note, coalesce(sig_flags, [])
-		FROM artifacts WHERE artifact_key = ? LIMIT 1`, id.key).Scan(
-		&kind, &aid, &iss, &sub, &aud, &azp, &kid, &alg,
-		&a.issuedAt, &a.notBefore, &a.expiresAt, &hdr, &cl, &sig, &fp, &note, &flags)
+	db := c.DB
+	a, err := c.Artifact(ctx, id.key)
 	switch {
-	case err == sql.ErrNoRows:
-		d.errs = append(d.errs, "the artifact is not in the artifacts table")
 	case err != nil:
-		return nil, fmt.Errorf("reading artifact: %w", err)
+		return nil, err
+	case a == nil:
+		d.errs = append(d.errs, "the artifact is not in the artifacts table")
 	default:
-		a.kind, a.artifactID, a.issuer, a.subject, a.audience, a.azp, a.kid, a.alg =
-			kind.String, aid.String, iss.String, sub.String, aud.String, azp.String, kid.String, alg.String
-		a.header, a.claims, a.sigStatus, a.signerFP, a.verifyNote = hdr.String, cl.String, sig.String, fp.String, note.String
-		a.flags = anyStrings(flags)
-		d.artifact = &a
+		d.artifact = a
 	}
-
-	if d.artifact != nil && d.artifact.signerFP != "" {
+	if d.artifact != nil && d.artifact.SignerFP != "" {
 		var k keyRow
 		var kid, typ, role, label, src sql.NullString
 		var bits sql.NullInt64
 		err := db.QueryRowContext(ctx, `
 			SELECT key_fp, kid, key_type, bits, role, exposed_from, revoked_at, label, source
-			FROM keys WHERE key_fp = ? LIMIT 1`, d.artifact.signerFP).Scan(
+			FROM keys WHERE key_fp = ? LIMIT 1`, d.artifact.SignerFP).Scan(
 			&k.fp, &kid, &typ, &bits, &role, &k.exposedFrom, &k.revokedAt, &label, &src)
 		switch {
 		case err == sql.ErrNoRows:

@@ -2,11 +2,13 @@ package tui
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -317,7 +319,7 @@ func (m Model) detailLines() []string {
 	a := d.artifact
 	section("Verification")
 	if a != nil {
-		add(kv(st, "sig_status", clean(orDash(a.sigStatus)), w)...)
+		add(kv(st, "sig_status", clean(orDash(a.SigStatus)), w)...)
 		switch {
 		case d.signer != nil:
 			k := d.signer
@@ -333,16 +335,16 @@ func (m Model) detailLines() []string {
 			if k.exposedFrom.Valid || k.revokedAt.Valid {
 				add(kv(st, "key window", "exposed from "+fmtNullTime(k.exposedFrom, timeFull)+", revoked "+fmtNullTime(k.revokedAt, timeFull), w)...)
 			}
-		case a.signerFP != "":
-			add(kv(st, "verified by", "fp "+clean(shortFP(a.signerFP))+" (not in the key set)", w)...)
+		case a.SignerFP != "":
+			add(kv(st, "verified by", "fp "+clean(shortFP(a.SignerFP))+" (not in the key set)", w)...)
 		default:
 			add(kv(st, "verified by", "no given key", w)...)
 		}
-		if a.verifyNote != "" {
-			add(kv(st, "note", clean(a.verifyNote), w)...)
+		if a.VerifyNote != "" {
+			add(kv(st, "note", clean(a.VerifyNote), w)...)
 		}
-		if len(a.flags) > 0 {
-			add(kv(st, "flags", cleanList(a.flags), w)...)
+		if len(a.Flags) > 0 {
+			add(kv(st, "flags", cleanList(a.Flags), w)...)
 		}
 	} else {
 		add(kv(st, "sig_status", "unknown (artifact not recorded)", w)...)
@@ -369,21 +371,25 @@ func (m Model) detailLines() []string {
 	section("Artifact")
 	add(kv(st, "key", clean(f.ArtifactKey), w)...)
 	if a != nil {
-		add(kv(st, "kind", clean(a.kind)+"   id "+clean(orDash(a.artifactID)), w)...)
-		add(kv(st, "issuer", clean(orDash(a.issuer)), w)...)
-		sub := clean(orDash(a.subject))
-		if name := claimedName(a.claims); name != "" && name != a.subject {
-			sub += "   (" + clean(name) + ")"
+		add(kv(st, "kind", clean(a.Kind), w)...)
+		// the kind's own terms: a token's jti, iss, aud, azp, alg; a
+		// certificate's serial, names, issuer, validity
+		for _, fl := range a.Fields {
+			v := clean(fl.Value)
+			if fl.Label == "sub" || fl.Label == "subject" {
+				if name := claimedName(a.Claims); name != "" && name != a.Subject {
+					v += "   (" + clean(name) + ")"
+				}
+			}
+			add(kv(st, clean(fl.Label), v, w)...)
 		}
-		add(kv(st, "subject", sub, w)...)
-		aud := clean(orDash(a.audience))
-		if a.azp != "" {
-			aud += "   azp " + clean(a.azp)
+		if len(a.Fields) == 0 {
+			add(kv(st, "id", clean(orDash(a.ID)), w)...)
+			add(kv(st, "issuer", clean(orDash(a.Issuer)), w)...)
+			add(kv(st, "subject", clean(orDash(a.Subject)), w)...)
 		}
-		add(kv(st, "audience", aud, w)...)
-		add(kv(st, "alg / kid", clean(orDash(a.alg))+" / "+clean(orDash(a.kid)), w)...)
-		add(kv(st, "issued", fmtNullTime(a.issuedAt, timeFull)+"   nbf "+fmtNullTime(a.notBefore, timeFull), w)...)
-		add(kv(st, "expires", fmtNullTime(a.expiresAt, timeFull), w)...)
+		add(kv(st, "issued", fmtNullTime(nullTime(a.IssuedAt), timeFull)+"   nbf "+fmtNullTime(nullTime(a.NotBefore), timeFull), w)...)
+		add(kv(st, "expires", fmtNullTime(nullTime(a.ExpiresAt), timeFull), w)...)
 	}
 
 	section("Sightings")
@@ -425,11 +431,13 @@ func (m Model) detailLines() []string {
 		}
 	}
 
-	if a != nil {
+	if a != nil && a.Header != "" {
 		section("Header")
-		add(prettyJSON(a.header, w)...)
+		add(prettyJSON(a.Header, w)...)
+	}
+	if a != nil && a.Claims != "" {
 		section("Claims")
-		add(prettyJSON(a.claims, w)...)
+		add(prettyJSON(a.Claims, w)...)
 	}
 
 	section("Other findings on this artifact")
@@ -857,3 +865,6 @@ var sigStatusMeaning = map[string]string{
 	"unverifiable": "the log holds only its id",
 	"malformed":    "cannot be verified as sent",
 }
+
+// nullTime is t as a nullable time (zero: null).
+func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }

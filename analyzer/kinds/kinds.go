@@ -14,9 +14,9 @@
 //     and a note. It checks first, cheaply, which keys could have signed the
 //     artifact (type and algorithm), so that artifacts of other issuers cost
 //     a compare, not a signature check.
-//   - Fields are the labelled facts a detail view shows of a verdict
-//     (stored with the artifact, so front ends show any kind without
-//     knowing it).
+//   - Fields are the labelled facts a detail view shows of a verdict, from
+//     the verdict's columns alone (a stored artifact is read back into a
+//     Verdict, so front ends show any kind without knowing it).
 //   - WeakMatch says whether matching may account for an artifact without
 //     its id.
 package kinds

@@ -119,6 +119,7 @@ var tableColumns = map[string]column{
 	"reason":       {"REASON", func(f *analyzer.Finding) string { return cell(f.Reason, 100) }},
 	"coverage":     {"COVERAGE", func(f *analyzer.Finding) string { return cell(f.Coverage, 8) }},
 	"status":       {"STATUS", func(f *analyzer.Finding) string { return f.Status }},
+	"names":        {"NAMES", func(f *analyzer.Finding) string { return cell(strings.Join(f.Names, " "), 40) }},
 }
 
 var defaultFields = []string{"rule_id", "subject", "artifact_id", "first_seen", "sightings", "accepted", "observers", "coverage"}
@@ -130,6 +131,13 @@ func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string)
 	}
 	if len(fields) == 0 {
 		fields = defaultFields
+		// findings of several kinds say which each is
+		for i := range fs {
+			if fs[i].Kind != fs[0].Kind {
+				fields = append([]string{"kind"}, fields...)
+				break
+			}
+		}
 	}
 	cols := make([]column, 0, len(fields))
 	titles := []string{"LEVEL"}

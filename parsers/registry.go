@@ -21,6 +21,8 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/ledger"
 	"github.com/forgehunt/forgehunt/parsers/nginx"
 	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/parsers/stepca"
+	"github.com/forgehunt/forgehunt/parsers/vaultpki"
 )
 
 // Formats is every supported format, in detection order: specific formats
@@ -29,6 +31,8 @@ import (
 var Formats = []record.Format{
 	keycloak.Format,
 	ledger.Format,
+	stepca.Format,
+	vaultpki.Format,
 	ct.GetEntries,
 	ct.Tile,
 	ct.CrtSh,

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forgehunt/forgehunt/analyzer"
+	"github.com/forgehunt/forgehunt/internal/ctincident"
+)
+
+// The CT incident end to end, from each form a log is saved in: the hunt
+// flags exactly the forged certificates and precertificates (at low and
+// above), none of the CA's legitimate ones and none of another CA's; the
+// reused serial and the certificate first logged after the revocation are
+// named by their own rules.
+func TestCTIncidentEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := ctincident.Generate(dir, ctincident.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := truth.Forged()
+	slices.Sort(forged)
+	if len(forged) == 0 {
+		t.Fatal("the incident has no forgery")
+	}
+	for _, form := range []struct{ name, path string }{
+		{"get-entries", filepath.Join(dir, filepath.FromSlash(ctincident.GetEntriesDir))},
+		{"tiles", filepath.Join(dir, filepath.FromSlash(ctincident.TilesDir))},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			casePath := filepath.Join(t.TempDir(), "case.duckdb")
+			args := []string{"hunt", "--case", casePath, "--format", "jsonl", "--min-level", "informational",
+				"--quiet", "--fail-on", "none",
+				"--key", filepath.Join(dir, filepath.FromSlash(ctincident.ExposedKeyFile)),
+				"--exposed-from", truth.ExposedFrom.Format(time.RFC3339),
+				"--revoked-at", truth.RevokedAt.Format(time.RFC3339),
+				form.path,
+				filepath.Join(dir, filepath.FromSlash(ctincident.LedgerFile)),
+				filepath.Join(dir, filepath.FromSlash(ctincident.StepCAFile)),
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(ctx, args, nil, &stdout, &stderr); code != exitOK {
+				t.Fatalf("hunt: exit %d; stderr:\n%s", code, stderr.String())
+			}
+			byRule := map[string][]string{}
+			flagged := map[string]bool{}
+			pscFlagged := false
+			sc := bufio.NewScanner(&stdout)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				var f analyzer.Finding
+				if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+					t.Fatalf("%v: %s", err, sc.Text())
+				}
+				byRule[f.RuleID] = append(byRule[f.RuleID], f.ArtifactKey)
+				if f.Kind != "x509" {
+					t.Errorf("a finding of kind %s: %+v", f.Kind, f)
+				}
+				if f.Level != "informational" {
+					flagged[f.ArtifactKey] = true
+				}
+				if cc := chainCert(truth, f.ArtifactKey); cc != nil {
+					// a chain certificate, from the tile log's issuer/
+					// directory: only the forged PSC may be flagged
+					if !cc.Forged && f.Level != "informational" {
+						t.Errorf("%s on chain certificate %s (%s)", f.RuleID, cc.Subject, cc.Role)
+					}
+					if cc.Forged {
+						pscFlagged = true
+					}
+					continue
+				}
+				if a := truth.Artifact(f.ArtifactKey); a == nil {
+					t.Errorf("finding on an artifact not in the truth: %+v", f)
+				} else if !a.Forged && f.Level != "informational" {
+					t.Errorf("%s on a legitimate or foreign artifact (%s, %s %v): %s", f.RuleID, a.CA, a.Subject, a.Names, f.Reason)
+				}
+			}
+			var got []string
+			for k := range flagged {
+				got = append(got, k)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, forged) {
+				for _, k := range forged {
+					if !flagged[k] {
+						a := truth.Artifact(k)
+						t.Errorf("forged artifact not flagged: %s %s %v precert=%v psc=%v (%s)", k, a.Subject, a.Names, a.Precert, a.ViaPSC, a.Reason)
+					}
+				}
+			}
+			for _, a := range truth.Artifacts {
+				switch a.Reason {
+				case ctincident.ReasonReusedSerial:
+					if !slices.Contains(byRule["x509-serial-reuse"], a.ArtifactKey) {
+						t.Errorf("reused serial %s not found by x509-serial-reuse: %v", a.Serial, byRule)
+					}
+				case ctincident.ReasonAfterRevocation:
+					if !slices.Contains(byRule["x509-logged-after-revocation"], a.ArtifactKey) {
+						t.Errorf("%s not found by x509-logged-after-revocation", a.Subject)
+					}
+				}
+			}
+			// one sighting per log entry: a partial tile's entries that its
+			// full tile holds too are not counted twice
+			c, err := analyzer.OpenCaseReadOnly(ctx, casePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var entries, rejects int
+			if err := c.DB.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sightings WHERE source = 'ct'), (SELECT count(*) FROM rejects)`).Scan(&entries, &rejects); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			if entries != truth.Entries || rejects != 0 {
+				t.Errorf("%d CT sightings and %d rejects, want one per log entry (%d) and none", entries, rejects, truth.Entries)
+			}
+			if form.name == "tiles" && !pscFlagged {
+				t.Error("the forged Precertificate Signing Certificate in the log's issuer/ directory was not flagged")
+			}
+			if t.Failed() {
+				t.Logf("findings by rule: %v", strings.ReplaceAll(stdout.String(), "\n", "\n  "))
+			}
+		})
+	}
+}
+
+func chainCert(truth *ctincident.Truth, key string) *ctincident.ChainCert {
+	for i := range truth.ChainCerts {
+		if truth.ChainCerts[i].ArtifactKey == key {
+			return &truth.ChainCerts[i]
+		}
+	}
+	return nil
+}

@@ -321,7 +321,7 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  %d finding(s) below %s not shown (ledger gaps, stale trust in legitimately issued tokens): --min-level informational\n", res.hidden, res.minLevel)
 	}
 	for _, src := range res.ingest.Sources {
-		if src.Skipped == "" && src.Sightings == 0 && src.Salvaged == 0 && src.Issuances == 0 && src.Ignored > 0 && !issuerLog(src.Format) {
+		if src.Skipped == "" && src.Sightings == 0 && src.Salvaged == 0 && src.Issuances == 0 && src.IgnoredReasons[record.IgnoreNoToken] > 0 && !issuerLog(src.Format) {
 			fmt.Fprintf(w, "  warning: %s: none of its %d record(s) carried a bearer token; if it logs the token under another key, name it with --field-map token=KEY\n",
 				record.Escape(src.Path), src.Ignored)
 		}

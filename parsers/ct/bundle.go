@@ -72,6 +72,15 @@ func (bundle) Parse(ctx context.Context, in *record.Input, sink record.Sink) err
 	observer := in.Options.Observer
 	if observer == "" {
 		observer = filepath.Base(in.Name)
+		// a tile log's issuer/ directory: the certificates are the log's
+		if dir := filepath.Dir(in.Name); filepath.Base(dir) == "issuer" {
+			root := filepath.Dir(dir)
+			if origin := checkpointOrigin(root); origin != "" {
+				observer = origin + " issuer/"
+			} else {
+				observer = filepath.Base(root) + " issuer/"
+			}
+		}
 	}
 	emit := func(der []byte, line int64) {
 		sink.Sighting(&record.Sighting{

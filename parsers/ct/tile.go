@@ -57,6 +57,9 @@ func (tile) Sniff([][]byte) bool { return false }
 // SniffFile claims a file under a tile/data/ path whose head decodes as a
 // tile leaf.
 func (tile) SniffFile(name string, head []byte) bool {
+	if isCheckpoint(name) {
+		return true
+	}
 	if _, _, ok := tilePath(name); !ok {
 		return false
 	}
@@ -80,7 +83,26 @@ func tilePath(name string) (root, rel string, ok bool) {
 	return filepath.FromSlash(root), rel, true
 }
 
+// IgnoreCheckpoint is the reason a tile log's checkpoint is read and
+// ignored: it holds no entry; its origin names the log's sightings.
+const IgnoreCheckpoint = "tile log checkpoint (names the log)"
+
+// isCheckpoint says whether name is the checkpoint of a tile log: a file
+// named checkpoint beside a tile/data directory.
+func isCheckpoint(name string) bool {
+	if filepath.Base(name) != "checkpoint" {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(filepath.Dir(name), "tile", "data"))
+	return err == nil && st.IsDir()
+}
+
 func (tile) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
+	if isCheckpoint(in.Name) {
+		in.CountRecord()
+		sink.Ignore(record.Position{File: in.Name, Line: 1, Format: Tile.Name()}, IgnoreCheckpoint)
+		return nil
+	}
 	data, err := io.ReadAll(io.LimitReader(in.R, MaxFileBytes+1))
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)

@@ -107,13 +107,15 @@ type column struct {
 	min, max int
 	right    bool
 	path     bool // truncate on the left: a path's end says most
-	keep     bool // shrink only as a last resort (identifiers)
+	keep     bool // shrink only as a last resort (identifiers, levels, times)
+	give     bool // shrink to min before any column is dropped (free text)
 	drop     int
 }
 
 // layout returns each column's width (0: dropped) for cells in width cells,
 // with one space between columns. Columns first shrink to two thirds of
-// their natural width (never cutting their title); if that is not enough,
+// their natural width (never cutting their title; keep columns not at all);
+// if that is not enough, give columns shrink to their minimum, then
 // droppable columns go; only then do columns shrink to their minimum.
 func layout(cols []column, cells [][]string, width int) []int {
 	natural := make([]int, len(cols))
@@ -152,6 +154,13 @@ func layout(cols []column, cells [][]string, width int) []int {
 			return natural[i]
 		}
 		return min(natural[i], max(cols[i].min, ansi.StringWidth(cols[i].title), (natural[i]*2+2)/3))
+	})
+	// Free-text columns give way before any column is dropped.
+	shrinkTo(func(i int) int {
+		if cols[i].give {
+			return cols[i].min
+		}
+		return ws[i]
 	})
 	for total() > width {
 		drop := -1

@@ -158,13 +158,13 @@ var sortColumn = [numSorts]int{sortLevel: colLevel, sortRule: colRule, sortSubje
 // findingsColumns are the findings table's columns, the sort column marked.
 func (m Model) findingsColumns() []column {
 	cols := []column{
-		colLevel:     {title: "level", min: 4, max: 8},
+		colLevel:     {title: "level", min: 4, max: 8, keep: true},
 		colRule:      {title: "rule", min: 8, max: 32, keep: true},
 		colKind:      {title: "kind", min: 3, max: 5, drop: 4},
-		colSubject:   {title: "subject", min: 8, max: 32},
+		colSubject:   {title: "subject", min: 8, max: 32, give: true},
 		colPrincipal: {title: "as", min: 6, max: 24, drop: 3},
-		colFirst:     {title: "first seen", min: 11, max: 19},
-		colLast:      {title: "last seen", min: 11, max: 19, drop: 2},
+		colFirst:     {title: "first seen", min: 11, max: 19, keep: true},
+		colLast:      {title: "last seen", min: 11, max: 19, drop: 2, keep: true},
 		colSightings: {title: "seen", min: 4, max: 8, right: true},
 		colAccepted:  {title: "acc", min: 3, max: 8, right: true},
 		colStatus:    {title: "status", min: 6, max: 12},

@@ -528,7 +528,7 @@ func (Kind) Fields(v kinds.Verdict) []kinds.Field {
 		{Label: "subject", Value: record.Escape(c.Subject)}, {Label: "names", Value: strings.Join(v.Names, " ")},
 		{Label: "issuer", Value: record.Escape(c.Issuer)}, {Label: "validity", Value: validity},
 		{Label: "signature", Value: record.Escape(c.SignatureAlgorithm)},
-		{Label: "authority key id", Value: c.AuthorityKeyID}, {Label: "spki sha256", Value: c.SPKISHA256},
+		{Label: "aki", Value: c.AuthorityKeyID}, {Label: "spki sha256", Value: c.SPKISHA256},
 		{Label: "tbs", Value: strings.TrimPrefix(v.LinkKey, "tbs:")},
 	}
 }

@@ -222,7 +222,7 @@ func subjectCN(s string) string {
 		return s
 	}
 	for _, part := range strings.Split(record.CanonicalDN(s), ",") {
-		if v, ok := strings.CutPrefix(part, "cn="); ok {
+		if v, ok := strings.CutPrefix(part, "cn="); ok && v != "" {
 			return v
 		}
 	}

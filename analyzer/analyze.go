@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/analyzer/kinds/x509kind"
 	"github.com/forgehunt/forgehunt/rules"
 )
 
@@ -106,8 +107,9 @@ func (c *Case) SetKeys(ctx context.Context, set []*keys.Key, win KeyWindow) erro
 		if k.Role == keys.RoleExposed {
 			from, revoked = nullTime(win.ExposedFrom), nullTime(win.RevokedAt)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.FP, nullStr(k.KID), k.Type, k.Bits, k.Role, from, revoked, nullStr(k.Label), k.Source); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.FP, nullStr(k.KID), k.Type, k.Bits, k.Role, from, revoked, nullStr(k.Label), k.Source,
+			nullStr(x509kind.SubjectDN(k))); err != nil {
 			return err
 		}
 	}

@@ -49,7 +49,8 @@ var migrations = []string{
 	`ALTER TABLE issuances ADD COLUMN names VARCHAR[];
 	 ALTER TABLE artifacts ADD COLUMN names VARCHAR[];
 	 ALTER TABLE artifacts ADD COLUMN link_key VARCHAR;
-	 ALTER TABLE findings ADD COLUMN names VARCHAR[]`,
+	 ALTER TABLE findings ADD COLUMN names VARCHAR[];
+	 ALTER TABLE keys ADD COLUMN subject_dn VARCHAR`,
 }
 
 // SchemaVersion is the version of the case schema this forgehunt writes.

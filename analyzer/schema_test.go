@@ -166,6 +166,7 @@ func TestMigrationAudienceClient(t *testing.T) {
 		ALTER TABLE artifacts DROP COLUMN names;
 		ALTER TABLE artifacts DROP COLUMN link_key;
 		ALTER TABLE findings DROP COLUMN names;
+		ALTER TABLE keys DROP COLUMN subject_dn;
 		UPDATE meta SET value = '3' WHERE name = 'schema_version'`); err != nil {
 		t.Fatal(err)
 	}

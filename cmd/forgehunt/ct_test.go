@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -141,4 +142,59 @@ func chainCert(truth *ctincident.Truth, key string) *ctincident.ChainCert {
 		}
 	}
 	return nil
+}
+
+// A crt.sh export of the exposed CA's name: the serial the ledger lacks is
+// listed (unverified, id only), the ones it holds are not.
+func TestCTCrtShListing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := ctincident.Generate(dir, ctincident.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forged, legit *ctincident.Artifact
+	for i := range truth.Artifacts {
+		a := &truth.Artifacts[i]
+		switch {
+		case a.CA == ctincident.CAExposed && a.Forged && a.Reason == ctincident.ReasonNoIssuance && !a.Precert && forged == nil:
+			forged = a
+		case a.CA == ctincident.CAExposed && !a.Forged && a.InLedger && !a.Precert && legit == nil:
+			legit = a
+		}
+	}
+	if forged == nil || legit == nil {
+		t.Fatal("the incident lacks a forged or a legitimate certificate")
+	}
+	row := func(a *ctincident.Artifact, id int) map[string]any {
+		return map[string]any{"issuer_ca_id": 7, "issuer_name": "C=US, O=Example Corp, CN=Example Issuing CA 1",
+			"common_name": a.Subject, "name_value": strings.Join(a.Names, "\n"), "id": id,
+			"entry_timestamp": a.LoggedAt.Format("2006-01-02T15:04:05.000"), "not_before": a.NotBefore.Format("2006-01-02T15:04:05"),
+			"not_after": a.NotAfter.Format("2006-01-02T15:04:05"), "serial_number": a.Serial}
+	}
+	body, _ := json.Marshal([]any{row(forged, 1), row(legit, 2)})
+	export := filepath.Join(dir, "crtsh.json")
+	if err := os.WriteFile(export, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"hunt", "--format", "jsonl", "--quiet", "--fail-on", "none", "--min-level", "low",
+		"--key", filepath.Join(dir, filepath.FromSlash(ctincident.ExposedKeyFile)),
+		export, filepath.Join(dir, filepath.FromSlash(ctincident.LedgerFile))}
+	if code := run(ctx, args, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("hunt: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var f analyzer.Finding
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("%v: %q", err, line)
+		}
+		if f.RuleID == "x509-listed-no-issuance" {
+			ids = append(ids, f.ArtifactID)
+		}
+	}
+	if !slices.Equal(ids, []string{forged.Serial}) {
+		t.Errorf("listed: %v, want only the forged serial %s; output:\n%s", ids, forged.Serial, stdout.String())
+	}
 }

@@ -541,3 +541,13 @@ func keyByFP(set []*keys.Key, fp string) *keys.Key {
 	}
 	return nil
 }
+
+// SubjectDN is the canonical subject name of the certificate a key was
+// loaded from (how the certificates it issues name their issuer), or ""
+// for a key given without its certificate.
+func SubjectDN(k *keys.Key) string {
+	if k == nil || k.Cert == nil {
+		return ""
+	}
+	return idsOf(k).subject
+}

@@ -198,3 +198,21 @@ func TestCTCrtShListing(t *testing.T) {
 		t.Errorf("listed: %v, want only the forged serial %s; output:\n%s", ids, forged.Serial, stdout.String())
 	}
 }
+
+// A Vault audit log on the default settings HMACs every serial: the summary
+// says that its records cannot clear a certificate, and how to fix it.
+func TestVaultHMACWarning(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ctincident.Generate(dir, ctincident.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"hunt", "--fail-on", "none", "--key", filepath.Join(dir, filepath.FromSlash(ctincident.ExposedKeyFile)),
+		filepath.Join("..", "..", "parsers", "vaultpki", "testdata", "hmac-default.log")}
+	if code := run(context.Background(), args, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("hunt: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "HMAC'd the serial") || !strings.Contains(stderr.String(), "audit_non_hmac_response_keys") {
+		t.Errorf("no HMAC warning:\n%s", stderr.String())
+	}
+}

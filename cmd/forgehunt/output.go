@@ -12,6 +12,7 @@ import (
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/parsers"
 	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/parsers/vaultpki"
 	"github.com/forgehunt/forgehunt/rules"
 )
 
@@ -324,6 +325,10 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		if src.Skipped == "" && src.Sightings == 0 && src.Salvaged == 0 && src.Issuances == 0 && src.IgnoredReasons[record.IgnoreNoToken] > 0 && !issuerLog(src.Format) {
 			fmt.Fprintf(w, "  warning: %s: none of its %d record(s) carried a bearer token; if it logs the token under another key, name it with --field-map token=KEY\n",
 				record.Escape(src.Path), src.Ignored)
+		}
+		if n := src.IgnoredReasons[vaultpki.IgnoreSerialHMAC]; n > 0 {
+			fmt.Fprintf(w, "  warning: %s: the audit device HMAC'd the serial of %d issuance(s), which therefore cannot clear a certificate; "+
+				"add serial_number to the PKI mount's audit_non_hmac_response_keys (or give the CA's ledger)\n", record.Escape(src.Path), n)
 		}
 	}
 	for _, warn := range res.warnings {

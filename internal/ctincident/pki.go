@@ -43,15 +43,19 @@ const stepJWKProvisioner = 1
 
 // Roles in ChainCert.Role.
 const (
-	roleRoot          = "root"
-	roleIntermediate  = "intermediate"
-	rolePSC           = "psc"
-	roleForeignRoot   = "foreign-root"
-	roleForeignCA     = "foreign-intermediate"
-	roleLookalikeCA   = "lookalike-intermediate"
-	provisionerName   = "ops@example.com"
-	stepCAAudience    = "https://ca.example.com:9000/1.0/sign"
-	witnessSigAlgName = "grease.invalid"
+	roleRoot         = "root"
+	roleIntermediate = "intermediate"
+	rolePSC          = "psc"
+	roleForeignRoot  = "foreign-root"
+	roleForeignCA    = "foreign-intermediate"
+	roleLookalikeCA  = "lookalike-intermediate"
+)
+
+// The step-ca provisioner that authorized the CA's certificates, and the
+// audience of its tokens.
+const (
+	provisionerName = "ops@example.com"
+	stepCAAudience  = "https://ca.example.com:9000/1.0/sign"
 )
 
 // authority is a CA certificate and its key.

@@ -116,7 +116,13 @@ func (bundle) Parse(ctx context.Context, in *record.Input, sink record.Sink) err
 				first = first[:j]
 			}
 			sink.Reject(&record.Reject{Pos: pos, Reason: "PEM block does not decode (bad base64 or no END line)", Excerpt: string(first[:min(len(first), 80)])})
-			rest = rest[i+len(begin):]
+			// go on at the next line: one record per line at most
+			j := bytes.IndexByte(rest[i:], '\n')
+			if j < 0 {
+				return nil
+			}
+			rest = rest[i+j+1:]
+			line++
 			continue
 		}
 		consumed := rest[i : len(rest)-len(after)]

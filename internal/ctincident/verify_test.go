@@ -787,9 +787,6 @@ func TestFiles(t *testing.T) {
 
 // A large log: 1% of it signed with the exposed key, quickly.
 func TestLargeLog(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
 	start := time.Now()
 	cfg := Config{Seed: 3, Entries: 20000, Form: FormTiles}
 	tr, err := Generate(t.TempDir(), cfg)

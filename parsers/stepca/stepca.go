@@ -78,6 +78,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/forgehunt/forgehunt/parsers/certinfo"
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
@@ -313,15 +314,15 @@ func (p *parser) request(pos record.Position) (ignore string, err error) {
 		if err != nil {
 			return "", errors.New("certificate is not base64")
 		}
-		c, err := parseCertificate(der)
+		c, err := certinfo.Read(der)
 		if err != nil {
 			return "", fmt.Errorf("certificate does not parse: %s", record.Excerpt(err.Error(), 120))
 		}
-		if serial != "" && serial != c.serial {
-			return "", fmt.Errorf("serial %s is not the logged certificate's (%s)", serial, c.serial)
+		if serial != "" && serial != c.Serial {
+			return "", fmt.Errorf("serial %s is not the logged certificate's (%s)", serial, c.Serial)
 		}
-		iss.ArtifactID, iss.Issuer, iss.Subject = c.serial, c.issuer, c.subject
-		iss.Names, iss.IssuedAt, iss.ExpiresAt, iss.RawSHA256 = c.names, c.notBefore, c.notAfter, c.sha256
+		iss.ArtifactID, iss.Issuer, iss.Subject = c.Serial, c.Issuer, c.Subject
+		iss.Names, iss.IssuedAt, iss.ExpiresAt, iss.RawSHA256 = c.Names, c.NotBefore, c.NotAfter, c.SHA256
 	} else {
 		iss.ArtifactID, iss.Subject = serial, r.get(kSubject)
 		if len(r.names) > 0 {

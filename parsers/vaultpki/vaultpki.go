@@ -79,6 +79,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/forgehunt/forgehunt/parsers/certinfo"
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
@@ -287,15 +288,15 @@ func (p *parser) entry(pos record.Position, o *fastjson.Object) (ignore string, 
 		if err != nil {
 			return "", err
 		}
-		c, err := parseCertificate(der)
+		c, err := certinfo.Read(der)
 		if err != nil {
 			return "", fmt.Errorf("certificate does not parse: %s", record.Excerpt(err.Error(), 120))
 		}
-		if serialClear && serial != c.serial {
-			return "", fmt.Errorf("serial_number %s is not the certificate's (%s)", serial, c.serial)
+		if serialClear && serial != c.Serial {
+			return "", fmt.Errorf("serial_number %s is not the certificate's (%s)", serial, c.Serial)
 		}
-		iss.ArtifactID, iss.Issuer, iss.Subject = c.serial, c.issuer, c.subject
-		iss.Names, iss.IssuedAt, iss.ExpiresAt, iss.RawSHA256 = c.names, c.notBefore, c.notAfter, c.sha256
+		iss.ArtifactID, iss.Issuer, iss.Subject = c.Serial, c.Issuer, c.Subject
+		iss.Names, iss.IssuedAt, iss.ExpiresAt, iss.RawSHA256 = c.Names, c.NotBefore, c.NotAfter, c.SHA256
 	case serialClear:
 		iss.ArtifactID = serial
 		if iss.ExpiresAt, err = expiration(data.Get("expiration")); err != nil {
@@ -307,8 +308,8 @@ func (p *parser) entry(pos record.Position, o *fastjson.Object) (ignore string, 
 		if ca := str(data, "issuing_ca"); ca != "" && !strings.HasPrefix(ca, hmacPrefix) && !pp.selfIssued {
 			// the issuer of what it signs is the issuing CA's subject
 			if der, err := certificateDER(ca); err == nil {
-				if c, err := parseCertificate(der); err == nil {
-					iss.Issuer = c.subjectDN
+				if c, err := certinfo.Read(der); err == nil {
+					iss.Issuer = c.SubjectDN
 				}
 			}
 		}

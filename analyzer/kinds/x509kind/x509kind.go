@@ -50,7 +50,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +62,7 @@ import (
 
 	"github.com/forgehunt/forgehunt/analyzer/keys"
 	"github.com/forgehunt/forgehunt/analyzer/kinds"
+	"github.com/forgehunt/forgehunt/parsers/certinfo"
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
@@ -164,24 +164,8 @@ func decodeDER(raw string) ([][]byte, error) {
 	return ders, nil
 }
 
-// parse parses der with certificate-transparency-go, keeping what it can
-// read despite non-fatal errors.
-func parse(der []byte) (c *ctx509.Certificate, warning string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			c, warning, err = nil, "", fmt.Errorf("certificate parser failed: %v", p)
-		}
-	}()
-	c, err = ctx509.ParseCertificate(der)
-	var nf ctx509.NonFatalErrors
-	if err != nil && errors.As(err, &nf) && c != nil {
-		return c, nf.Error(), nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	return c, "", nil
-}
+// parse is certinfo.Parse.
+func parse(der []byte) (*ctx509.Certificate, string, error) { return certinfo.Parse(der) }
 
 // Verify decodes the certificate without trusting it, pre-checks its issuer
 // against each key and verifies its signature with the candidates.
@@ -262,16 +246,8 @@ func subjectOf(c *ctx509.Certificate) string {
 	return CanonicalName(c.Subject)
 }
 
-// CanonicalName is record.CanonicalDNAttrs of a parsed name.
-func CanonicalName(n pkix.Name) string {
-	var attrs []record.DNAttr
-	for _, rdn := range n.ToRDNSequence() {
-		for _, a := range rdn {
-			attrs = append(attrs, record.DNAttr{Type: a.Type.String(), Value: fmt.Sprint(a.Value)})
-		}
-	}
-	return record.CanonicalDNAttrs(attrs)
-}
+// CanonicalName is certinfo.CanonicalName.
+func CanonicalName(n pkix.Name) string { return certinfo.CanonicalName(n) }
 
 // canonicalStdName is CanonicalName of a crypto/x509 name (a key's
 // certificate).
@@ -285,26 +261,14 @@ func canonicalStdName(c *stdx509.Certificate) string {
 	return CanonicalName(n)
 }
 
-// names are the certificate's SANs, canonical, sorted, without repeats.
+// names are certinfo.Names, escaped as the artifact columns people see
+// are.
 func names(c *ctx509.Certificate) []string {
-	var out []string
-	for _, n := range c.DNSNames {
-		out = append(out, record.CanonicalName(n))
-	}
-	for _, ip := range c.IPAddresses {
-		out = append(out, net.IP(ip).String())
-	}
-	for _, e := range c.EmailAddresses {
-		out = append(out, record.CanonicalName(e))
-	}
-	for _, u := range c.URIs {
-		out = append(out, u.String())
-	}
+	out := certinfo.Names(c)
 	for i := range out {
 		out[i] = record.Escape(out[i])
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // certClaims is what the certificate says of itself, stored as the claims

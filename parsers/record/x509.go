@@ -244,10 +244,16 @@ func CertKey(der []byte) string {
 
 // RawArtifactKey is the artifact key of a raw artifact of kind: for a
 // certificate CertKey of its DER (the first part of CertRaw, or the first
-// PEM certificate), for every other kind ArtifactKey of the raw text. The
+// PEM certificate), for a signature SigRaw.Key, for every other kind ArtifactKey of the raw text. The
 // analyzer's kinds key raw artifacts with it; a raw certificate that holds
 // no DER is keyed by its text.
 func RawArtifactKey(kind, raw string) string {
+	if kind == KindSignature {
+		if r, err := DecodeSigRaw(raw); err == nil {
+			return r.Key()
+		}
+		return ArtifactKey(raw)
+	}
 	if kind != KindX509 {
 		return ArtifactKey(raw)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/jwtkind"
+	"github.com/forgehunt/forgehunt/analyzer/kinds/sigkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/x509kind"
 )
 
@@ -15,6 +16,7 @@ import (
 var Kinds = []kinds.Kind{
 	jwtkind.Kind{},
 	x509kind.Kind{},
+	sigkind.Kind{},
 }
 
 // LookupKind returns the registered kind named name, or nil.

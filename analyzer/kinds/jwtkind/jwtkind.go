@@ -3,6 +3,7 @@
 package jwtkind
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/forgehunt/forgehunt/analyzer/jwtcheck"
@@ -54,9 +55,47 @@ func (Kind) WeakMatch() bool { return true }
 
 // Fields are the token's own terms.
 func (Kind) Fields(v kinds.Verdict) []kinds.Field {
-	return []kinds.Field{
+	out := []kinds.Field{
 		{Label: "jti", Value: v.ID}, {Label: "iss", Value: v.Issuer}, {Label: "sub", Value: v.Subject},
 		{Label: "aud", Value: v.Audience}, {Label: "azp", Value: v.AZP}, {Label: "kid", Value: v.KID},
 		{Label: "alg", Value: v.Alg},
 	}
+	return append(out, ciFields(v.Claims)...)
+}
+
+// ciClaims are the claims a CI system's OIDC token carries about the run
+// it was issued to (GitHub Actions; GitLab CI's id_tokens use
+// project_path, ref, pipeline_id and sha): what an analyst needs to tell
+// which workflow a stolen or forged CI token claims to be.
+var ciClaims = []struct{ claim, label string }{
+	{"repository", "repository"}, {"project_path", "repository"},
+	{"workflow_ref", "workflow"}, {"job_workflow_ref", "job workflow"},
+	{"ref", "ref"}, {"sha", "commit"}, {"run_id", "run"}, {"pipeline_id", "pipeline"},
+	{"event_name", "event"}, {"actor", "actor"}, {"environment", "environment"},
+	{"runner_environment", "runner"},
+}
+
+// ciFields are the CI claims of a token's claims JSON, in ciClaims order.
+func ciFields(claims string) []kinds.Field {
+	if !strings.Contains(claims, `"repository"`) && !strings.Contains(claims, `"project_path"`) {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(claims), &m) != nil {
+		return nil
+	}
+	var out []kinds.Field
+	seen := map[string]bool{}
+	for _, c := range ciClaims {
+		s, ok := m[c.claim].(string)
+		if !ok || s == "" || seen[c.label] {
+			continue
+		}
+		seen[c.label] = true
+		if len(s) > 512 {
+			s = s[:512] + "…"
+		}
+		out = append(out, kinds.Field{Label: c.label, Value: record.Escape(s)})
+	}
+	return out
 }

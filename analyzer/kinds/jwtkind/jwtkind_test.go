@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,4 +88,22 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		kindtest.CheckVerdict(t, Kind{}, raw, set)
 	})
+}
+
+// A GitHub Actions OIDC token shows the run it claims to be in its fields.
+func TestFieldsCIClaims(t *testing.T) {
+	v := kinds.Verdict{ID: "j1", Claims: `{"repository":"acme/app","workflow_ref":"acme/app/.github/workflows/release.yml@refs/tags/v1","ref":"refs/tags/v1","sha":"0123abc","run_id":"42","actor":"\u001b[31mmallory"}`}
+	got := map[string]string{}
+	for _, f := range (Kind{}).Fields(v) {
+		got[f.Label] = f.Value
+	}
+	if got["repository"] != "acme/app" || got["workflow"] != "acme/app/.github/workflows/release.yml@refs/tags/v1" || got["run"] != "42" || got["commit"] != "0123abc" {
+		t.Errorf("fields %v", got)
+	}
+	if strings.Contains(got["actor"], "\x1b") {
+		t.Errorf("escape sequence passed through: %q", got["actor"])
+	}
+	if fs := (Kind{}).Fields(kinds.Verdict{Claims: `{"sub":"alice"}`}); len(fs) != 7 {
+		t.Errorf("a token without CI claims has %d fields", len(fs))
+	}
 }

@@ -22,13 +22,13 @@
 // without regard to case. The fields are:
 //
 //	name         aliases         meaning
-//	kind                         jwt (default when absent or empty), saml, x509 or signature; for x509 also certificate, cert, precertificate, precert, tls, x.509
+//	kind                         jwt (default when absent or empty), saml, x509 or signature; for x509 also certificate, cert, precertificate, precert, tls, x.509; for signature also cosign, attestation, provenance, code-signature, sig
 //	issuer       iss, issuer_dn, issuer_name                the issuer as the artifact names it (a JWT's iss; a certificate's issuer DN)
-//	artifact_id  jti, token_id, serial, serial_number, serialnumber   the artifact's id: JWT jti, SAML assertion ID, certificate serial (hex)
+//	artifact_id  jti, token_id, serial, serial_number, serialnumber, digest, subject_digest, artifact_digest, image_digest   the artifact's id: JWT jti, SAML assertion ID, certificate serial (hex), a build's digest (sha256:<hex>)
 //	raw_sha256   fingerprint_sha256, sha256_fingerprint   hex SHA-256 of the raw artifact (64 hex digits; a "sha256:" prefix, upper case and openssl's colons are accepted); of a certificate, its DER
 //	subject      sub, subject_dn   the subject (a JWT's sub; a certificate's subject DN or common name)
 //	audience     aud             the audience; in JSON a string or an array of strings (joined with ",")
-//	issued_at    iat, not_before, notbefore   issue time; a certificate's not_before
+//	issued_at    iat, not_before, notbefore, finished_at, built_at   issue time; a certificate's not_before; a build's end
 //	expires_at   exp, not_after, notafter     expiry time; a certificate's not_after
 //	key_ref      kid             the key id or fingerprint the issuer says it signed with
 //	names        sans, san, dns_names         a certificate's names (SANs), separated by ";", ",", spaces or new lines; in JSON also an array

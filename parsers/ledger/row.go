@@ -69,6 +69,13 @@ var names = map[string]name{
 	"sans":               {fNames, 1},
 	"san":                {fNames, 2},
 	"dns_names":          {fNames, 3},
+	// signatures: what build systems call the digest they produced
+	"digest":          {fArtifactID, 6},
+	"subject_digest":  {fArtifactID, 7},
+	"artifact_digest": {fArtifactID, 8},
+	"image_digest":    {fArtifactID, 9},
+	"finished_at":     {fIssuedAt, 4},
+	"built_at":        {fIssuedAt, 5},
 }
 
 // lookup returns the field a column or key names, ignoring case.
@@ -123,6 +130,9 @@ var kinds = map[string]string{
 	// what people write for certificates
 	"x.509": record.KindX509, "certificate": record.KindX509, "cert": record.KindX509,
 	"precertificate": record.KindX509, "precert": record.KindX509, "tls": record.KindX509,
+	// and for code signatures
+	"cosign": record.KindSignature, "attestation": record.KindSignature, "provenance": record.KindSignature,
+	"code-signature": record.KindSignature, "sig": record.KindSignature,
 }
 
 // issuance validates r and fills iss (but not its position); the error is
@@ -167,6 +177,11 @@ func (r *row) issuance(iss *record.Issuance, loc *time.Location) error {
 		issuer = record.CanonicalDN(issuer)
 		subject = subjectCN(subject)
 		names = splitNames(r.vals[fNames])
+	} else if kind == record.KindSignature && id != "" {
+		// a build's digest, in the canonical form signatures are read in
+		if id, err = signatureDigest(id); err != nil {
+			return fmt.Errorf("bad digest %q: %v (want sha256:<hex> or 64 hex digits)", truncate(r.vals[fArtifactID], 40), err)
+		}
 	} else if r.vals[fNames] != "" {
 		r.addAttr(r.keys[fNames], r.vals[fNames])
 	}
@@ -184,6 +199,16 @@ func (r *row) issuance(iss *record.Issuance, loc *time.Location) error {
 		Attrs:      record.AttrsJSON(r.attrs),
 	}
 	return nil
+}
+
+// signatureDigest is a build's digest as record.CanonicalDigest has it; a
+// bare 64-digit hex digest is a sha256.
+func signatureDigest(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, ":") && len(s) == 64 {
+		return record.CanonicalDigest("sha256", s)
+	}
+	return record.CanonicalDigest("", s)
 }
 
 // normalizeSHA256 returns s as 64 lower-case hex digits, without a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/rules"
 )
 
@@ -50,6 +51,11 @@ type Finding struct {
 	// Names are what the artifact is for beyond its subject: a
 	// certificate's DNS names, addresses and URIs.
 	Names []string `json:"names,omitempty"`
+	// Details are the artifact in its kind's own terms (kinds.Kind.Fields:
+	// a token's claims, a certificate's serial and issuer, a signature's
+	// digest, subjects and signer) and, for artifacts found in
+	// transparency logs, the first log entries that hold it.
+	Details []kinds.Field `json:"details,omitempty"`
 }
 
 // Findings returns the findings at or above minLevel ("" for all), most
@@ -100,6 +106,80 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 			f.Names = ns
 		}
 		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, c.addDetails(ctx, out)
+}
+
+// maxDetailed bounds the distinct artifacts whose details findings carry
+// (a hunt with more findings than that is read in the case, not in its
+// output).
+const maxDetailed = 5000
+
+// addDetails fills each finding's Details, once per artifact.
+func (c *Case) addDetails(ctx context.Context, fs []Finding) error {
+	done := map[string][]kinds.Field{}
+	for i := range fs {
+		key := fs[i].ArtifactKey
+		d, ok := done[key]
+		if !ok {
+			if len(done) >= maxDetailed {
+				continue
+			}
+			a, err := c.Artifact(ctx, key)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				d = a.Fields
+			}
+			logged, err := c.logEntries(ctx, key)
+			if err != nil {
+				return err
+			}
+			d = append(d, logged...)
+			done[key] = d
+		}
+		fs[i].Details = d
+	}
+	return nil
+}
+
+// logEntries are the first entries of transparency logs (CT, Rekor) that
+// hold the artifact: the log, its index and its time.
+func (c *Case) logEntries(ctx context.Context, key string) ([]kinds.Field, error) {
+	rows, err := c.DB.QueryContext(ctx, `
+		SELECT observer, json_extract_string(attrs, '$.log_index'), observed_at, count(*) OVER ()
+		FROM sightings
+		WHERE artifact_key = ? AND source IN ('ct', 'ci') AND attrs IS NOT NULL AND json_valid(attrs)
+		ORDER BY observed_at NULLS LAST, src_file, src_line
+		LIMIT 3`, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kinds.Field
+	for rows.Next() {
+		var log, idx sql.NullString
+		var at sql.NullTime
+		var n int64
+		if err := rows.Scan(&log, &idx, &at, &n); err != nil {
+			return nil, err
+		}
+		v := log.String
+		if idx.Valid {
+			v += " index " + idx.String
+		}
+		if at.Valid {
+			v += " at " + at.Time.UTC().Format(time.RFC3339)
+		}
+		label := "logged"
+		if len(out) == 0 && n > 3 {
+			label = fmt.Sprintf("logged (first 3 of %d)", n)
+		}
+		out = append(out, kinds.Field{Label: label, Value: v})
 	}
 	return out, rows.Err()
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/ledger"
 	"github.com/forgehunt/forgehunt/parsers/nginx"
 	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/parsers/slsa"
 	"github.com/forgehunt/forgehunt/parsers/stepca"
 	"github.com/forgehunt/forgehunt/parsers/vaultpki"
 )
@@ -33,6 +34,7 @@ var Formats = []record.Format{
 	ledger.Format,
 	stepca.Format,
 	vaultpki.Format,
+	slsa.Format,
 	ct.GetEntries,
 	ct.Tile,
 	ct.CrtSh,

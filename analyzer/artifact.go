@@ -24,19 +24,47 @@ type Artifact struct {
 	Fields                          []kinds.Field // the kind's own terms, in its order; empty values left out
 }
 
+// artifactColumns are what artifactFrom scans, in order.
+const artifactColumns = `artifact_key, kind, artifact_id, issuer, subject, audience, azp, kid, alg, issued_at, not_before, expires_at,
+	header, claims, sig_status, signer_fp, verify_note, coalesce(sig_flags, []), coalesce(names, []), link_key`
+
 // Artifact reads the artifact stored under key; nil (and no error) when
 // the case has none.
 func (c *Case) Artifact(ctx context.Context, key string) (*Artifact, error) {
-	var kind, id, iss, sub, aud, azp, kid, alg, hdr, cl, sig, fp, note, link sql.NullString
-	var iat, nbf, exp sql.NullTime
-	var flags, names any
-	err := c.DB.QueryRowContext(ctx, `
-		SELECT kind, artifact_id, issuer, subject, audience, azp, kid, alg, issued_at, not_before, expires_at,
-		       header, claims, sig_status, signer_fp, verify_note, coalesce(sig_flags, []), coalesce(names, []), link_key
-		FROM artifacts WHERE artifact_key = ? LIMIT 1`, key).Scan(
-		&kind, &id, &iss, &sub, &aud, &azp, &kid, &alg, &iat, &nbf, &exp, &hdr, &cl, &sig, &fp, &note, &flags, &names, &link)
+	a, err := artifactFrom(c.DB.QueryRowContext(ctx, `SELECT `+artifactColumns+` FROM artifacts WHERE artifact_key = ? LIMIT 1`, key))
 	if err == sql.ErrNoRows {
 		return nil, nil
+	}
+	return a, err
+}
+
+// findingArtifacts reads every artifact that has a finding, by key, in one
+// scan of the artifacts.
+func (c *Case) findingArtifacts(ctx context.Context) (map[string]*Artifact, error) {
+	rows, err := c.DB.QueryContext(ctx, `SELECT `+artifactColumns+` FROM artifacts WHERE artifact_key IN (SELECT artifact_key FROM findings)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*Artifact{}
+	for rows.Next() {
+		a, err := artifactFrom(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[a.Key] = a
+	}
+	return out, rows.Err()
+}
+
+// artifactFrom scans one row of artifactColumns.
+func artifactFrom(row interface{ Scan(...any) error }) (*Artifact, error) {
+	var key, kind, id, iss, sub, aud, azp, kid, alg, hdr, cl, sig, fp, note, link sql.NullString
+	var iat, nbf, exp sql.NullTime
+	var flags, names any
+	err := row.Scan(&key, &kind, &id, &iss, &sub, &aud, &azp, &kid, &alg, &iat, &nbf, &exp, &hdr, &cl, &sig, &fp, &note, &flags, &names, &link)
+	if err == sql.ErrNoRows {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading artifact: %w", err)
@@ -48,7 +76,7 @@ func (c *Case) Artifact(ctx context.Context, key string) (*Artifact, error) {
 		return time.Time{}
 	}
 	a := &Artifact{
-		Key: key, Kind: kind.String, ID: id.String, Issuer: iss.String, Subject: sub.String, Audience: aud.String,
+		Key: key.String, Kind: kind.String, ID: id.String, Issuer: iss.String, Subject: sub.String, Audience: aud.String,
 		IssuedAt: t(iat), NotBefore: t(nbf), ExpiresAt: t(exp), Names: stringList(names),
 		Header: hdr.String, Claims: cl.String, SigStatus: sig.String, SignerFP: fp.String, VerifyNote: note.String,
 		Flags: stringList(flags),

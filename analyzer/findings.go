@@ -113,59 +113,57 @@ func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error)
 	return out, c.addDetails(ctx, out)
 }
 
-// maxDetailed bounds the distinct artifacts whose details findings carry
-// (a hunt with more findings than that is read in the case, not in its
-// output).
-const maxDetailed = 5000
-
-// addDetails fills each finding's Details, once per artifact.
+// addDetails fills each finding's Details from its artifact and the log
+// entries that hold it: two scans, whatever the number of findings.
 func (c *Case) addDetails(ctx context.Context, fs []Finding) error {
-	done := map[string][]kinds.Field{}
+	if len(fs) == 0 {
+		return nil
+	}
+	arts, err := c.findingArtifacts(ctx)
+	if err != nil {
+		return err
+	}
+	logged, err := c.logEntries(ctx)
+	if err != nil {
+		return err
+	}
 	for i := range fs {
 		key := fs[i].ArtifactKey
-		d, ok := done[key]
-		if !ok {
-			if len(done) >= maxDetailed {
-				continue
-			}
-			a, err := c.Artifact(ctx, key)
-			if err != nil {
-				return err
-			}
-			if a != nil {
-				d = a.Fields
-			}
-			logged, err := c.logEntries(ctx, key)
-			if err != nil {
-				return err
-			}
-			d = append(d, logged...)
-			done[key] = d
+		var d []kinds.Field
+		if a := arts[key]; a != nil {
+			d = a.Fields
 		}
-		fs[i].Details = d
+		fs[i].Details = append(d[:len(d):len(d)], logged[key]...)
 	}
 	return nil
 }
 
-// logEntries are the first entries of transparency logs (CT, Rekor) that
-// hold the artifact: the log, its index and its time.
-func (c *Case) logEntries(ctx context.Context, key string) ([]kinds.Field, error) {
+// logEntries are, for each artifact with findings, the first entries of
+// transparency logs (CT, Rekor) that hold it: the log, its index and its
+// time. One scan of the log sightings, whatever the number of findings.
+func (c *Case) logEntries(ctx context.Context) (map[string][]kinds.Field, error) {
 	rows, err := c.DB.QueryContext(ctx, `
-		SELECT observer, json_extract_string(attrs, '$.log_index'), observed_at, count(*) OVER ()
-		FROM sightings
-		WHERE artifact_key = ? AND source IN ('ct', 'ci') AND attrs IS NOT NULL AND json_valid(attrs)
-		ORDER BY observed_at NULLS LAST, src_file, src_line
-		LIMIT 3`, key)
+		SELECT artifact_key, observer, json_extract_string(attrs, '$.log_index'), observed_at, n
+		FROM (
+		    SELECT s.artifact_key, s.observer, s.attrs, s.observed_at,
+		           row_number() OVER (PARTITION BY s.artifact_key ORDER BY s.observed_at NULLS LAST, s.src_file, s.src_line) AS i,
+		           count(*) OVER (PARTITION BY s.artifact_key) AS n
+		    FROM sightings s
+		    WHERE s.source IN ('ct', 'ci')
+		      AND s.artifact_key IN (SELECT artifact_key FROM findings)
+		)
+		WHERE i <= 3 AND (attrs IS NULL OR json_valid(attrs))
+		ORDER BY artifact_key, i`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []kinds.Field
+	out := map[string][]kinds.Field{}
 	for rows.Next() {
-		var log, idx sql.NullString
+		var key, log, idx sql.NullString
 		var at sql.NullTime
 		var n int64
-		if err := rows.Scan(&log, &idx, &at, &n); err != nil {
+		if err := rows.Scan(&key, &log, &idx, &at, &n); err != nil {
 			return nil, err
 		}
 		v := log.String
@@ -176,10 +174,10 @@ func (c *Case) logEntries(ctx context.Context, key string) ([]kinds.Field, error
 			v += " at " + at.Time.UTC().Format(time.RFC3339)
 		}
 		label := "logged"
-		if len(out) == 0 && n > 3 {
+		if len(out[key.String]) == 0 && n > 3 {
 			label = fmt.Sprintf("logged (first 3 of %d)", n)
 		}
-		out = append(out, kinds.Field{Label: label, Value: v})
+		out[key.String] = append(out[key.String], kinds.Field{Label: label, Value: v})
 	}
 	return out, rows.Err()
 }

@@ -39,6 +39,13 @@ const (
 	StatusNotChecked = "not-checked"
 )
 
+// FlagBytesNotIssued is a verdict flag: the artifact's bytes are not what
+// its issuer records for its id (a precertificate shares its serial with
+// the certificate the CA records; a build record holds one statement of a
+// digest that other signatures and attestations also vouch for), so a
+// record's hash that differs is not held against it.
+const FlagBytesNotIssued = "bytes-not-issued"
+
 // Statuses are every status a Verdict may have.
 var Statuses = []string{StatusValid, StatusInvalid, StatusUnknownKey, StatusUnverifiable, StatusMalformed, StatusNotChecked}
 

@@ -76,9 +76,12 @@ id_m AS (
     SELECT a.artifact_key, i.src_file, i.src_line,
            nullif(concat_ws('; ',
                -- (a precertificate's bytes are never those of the certificate a
-               -- CA records: it shares the serial with it by design, RFC 6962)
+               -- CA records: it shares the serial with it by design, RFC 6962;
+               -- nor is a signature the one statement a build record holds,
+               -- kinds.FlagBytesNotIssued)
                CASE WHEN i.raw_sha256 IS NOT NULL AND a.raw_sha256 IS NOT NULL AND i.raw_sha256 <> a.raw_sha256
                          AND NOT list_contains(coalesce(a.sig_flags, []), 'precertificate')
+                         AND NOT list_contains(coalesce(a.sig_flags, []), 'bytes-not-issued')
                     THEN 'the issuer logged other bytes for this id (sha256 ' || left(i.raw_sha256, 12)
                          || '…, this token ' || left(a.raw_sha256, 12) || '…): a re-signed copy' END,
                CASE WHEN i.subject IS NOT NULL AND a.subject IS NULL

@@ -63,7 +63,9 @@ package slsa
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -523,6 +525,12 @@ func (p *parser) statement(src statementSource, top map[string]json.RawMessage, 
 		p.reject(err.Error(), raw)
 		return
 	}
+	// The statement's hash: what a DSSE signature over it is keyed by
+	// (its payload hash), so that an attestation of it logged without its
+	// payload (Rekor's dsse and intoto entries) is accounted for by this
+	// record.
+	sum := sha256.Sum256(raw)
+	statementHash := hex.EncodeToString(sum[:])
 	for _, sraw := range subjects {
 		var s subject
 		if err := json.Unmarshal(sraw, &s); err != nil {
@@ -555,6 +563,7 @@ func (p *parser) statement(src statementSource, top map[string]json.RawMessage, 
 		p.sink.Issuance(&record.Issuance{
 			Kind:       record.KindSignature,
 			ArtifactID: id,
+			RawSHA256:  statementHash,
 			IssuedAt:   facts.issuedAt,
 			Attrs:      record.AttrsJSON(attrs),
 			Pos:        p.next(),

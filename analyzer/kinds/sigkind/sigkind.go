@@ -163,9 +163,14 @@ func (s *statement) json() string {
 // describe fills the verdict's columns from what was signed.
 func describe(r *record.SigRaw) (kinds.Verdict, *statement) {
 	st := &statement{Type: r.Type, Signed: r.Signed(), PayloadType: record.Escape(r.PayloadType)}
-	v := kinds.Verdict{ID: r.Signed(), KID: record.Escape(bounded(r.KeyHint, 256))}
+	v := kinds.Verdict{ID: r.Signed(), KID: record.Escape(bounded(r.KeyHint, 256)), Flags: []string{kinds.FlagBytesNotIssued}}
 	if r.Type == record.SigDSSE {
 		v.Flags = append(v.Flags, FlagDSSE)
+		// what a build record of the statement logs: its hash (a record
+		// of this very statement accounts for it, payload or not)
+		if alg, h, _ := strings.Cut(r.Signed(), ":"); alg == "sha256" {
+			v.RawSHA256 = h
+		}
 	}
 	if r.Payload == nil {
 		if r.Type == record.SigDSSE {

@@ -6,34 +6,108 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
+	"github.com/forgehunt/forgehunt/internal/ciincident"
+	"github.com/forgehunt/forgehunt/internal/ctincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
 	"github.com/forgehunt/forgehunt/rules"
 )
 
-const demoHelp = `Usage: forgehunt demo [--dir DIR] [--seed N] [--format FMT]
+const demoHelp = `Usage: forgehunt demo [--scenario NAME] [--dir DIR] [--seed N] [--format FMT]
 
 Generate a sample incident and hunt it, so you can see the whole job in one
-command: an issuer (Keycloak) with two signing keys, one of them leaked;
-access logs of an Istio gateway, an nginx service and an application audit
-log; forged tokens minted with the leaked key among the legitimate ones; and
-the ground truth, to compare with what forgehunt found.
+command, and score what forgehunt found against the incident's ground
+truth. Scenarios:
+
+  tokens        (default) an issuer (Keycloak) with two signing keys, one of
+                them leaked; access logs of an Istio gateway, an nginx
+                service and an application audit log; forged tokens minted
+                with the leaked key among the legitimate ones
+  certificates  a leaked intermediate CA key; a Certificate Transparency log
+                as static-ct tiles with the CA's step-ca log and issuance
+                export; forged certificates and precertificates among the
+                CA's own and other CAs'
+  signatures    a leaked cosign key; Rekor log entries, the builds' SLSA
+                provenance and a release ledger; signatures over digests no
+                build produced among the builds' own and other projects'
 
 Flags:
-  --dir DIR      where to write the incident and its case file
-                 (default: forgehunt-demo in the system's temp directory)
-  --seed N       random seed of the incident (default 1)
-  --format FMT   findings as table, jsonl or json (default table)
+  --scenario NAME  tokens, certificates or signatures (default tokens)
+  --dir DIR        where to write the incident and its case file
+                   (default: forgehunt-demo in the system's temp directory)
+  --seed N         random seed of the incident (default 1)
+  --format FMT     findings as table, jsonl or json (default table)
 
 Afterwards, triage the case:
   forgehunt tui --case DIR/case.duckdb
 `
+
+// demoScenario is a generated incident and how to hunt it.
+type demoScenario struct {
+	config *huntConfig
+	forged []string // artifact keys of the forgeries
+	what   string   // "token", "certificate", "signature"
+	// floor is the lowest level a finding on a forgery must have to count
+	// as found (a certificate outside the CA's records is low by design).
+	floor string
+}
+
+func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
+	switch name {
+	case "tokens", "jwt":
+		cfg := incident.DefaultConfig()
+		cfg.Seed = seed
+		truth, err := incident.Generate(dir, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &demoScenario{config: &huntConfig{
+			exposed:     stringList{filepath.Join(dir, "keys", "exposed.pem")},
+			trusted:     stringList{filepath.Join(dir, "keys", "trusted-jwks.json")},
+			exposedFrom: truth.ExposedFrom, revokedAt: truth.RevokedAt,
+			paths: []string{filepath.Join(dir, "logs")},
+		}, forged: truth.Forged(), what: "token", floor: "high"}, nil
+	case "certificates", "ct", "x509":
+		cfg := ctincident.DefaultConfig()
+		cfg.Seed = seed
+		truth, err := ctincident.Generate(dir, cfg)
+		if err != nil {
+			return nil, err
+		}
+		p := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+		forged := truth.Forged()
+		for _, cc := range truth.ChainCerts {
+			if cc.Forged { // a Precertificate Signing Certificate the attacker made
+				forged = append(forged, cc.ArtifactKey)
+			}
+		}
+		return &demoScenario{config: &huntConfig{
+			exposed:     stringList{p(ctincident.ExposedKeyFile)},
+			exposedFrom: truth.ExposedFrom, revokedAt: truth.RevokedAt,
+			paths: []string{p(ctincident.TilesDir), p(ctincident.LedgerFile), p(ctincident.StepCAFile)},
+		}, forged: forged, what: "certificate", floor: "low"}, nil
+	case "signatures", "ci", "signature":
+		truth, err := ciincident.Generate(dir, ciincident.Config{Seed: seed, Form: ciincident.FormRekor})
+		if err != nil {
+			return nil, err
+		}
+		p := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+		return &demoScenario{config: &huntConfig{
+			exposed:     stringList{p(ciincident.ExposedKeyFile)},
+			exposedFrom: truth.ExposedFrom,
+			paths:       []string{p(ciincident.RekorDir), p(ciincident.ProvenanceDir), p(ciincident.LedgerFile)},
+		}, forged: truth.Forged(), what: "signature", floor: "low"}, nil
+	}
+	return nil, usagef("unknown scenario %q (want tokens, certificates or signatures)", name)
+}
 
 func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	fs := newFlagSet(env, "demo", demoHelp)
 	dir := fs.String("dir", filepath.Join(os.TempDir(), "forgehunt-demo"), "")
 	seed := fs.Int64("seed", 1, "")
 	format := fs.String("format", "table", "")
+	scenario := fs.String("scenario", "tokens", "")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return exitError, handleFlagErr(env, err, demoHelp)
@@ -44,31 +118,32 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	if err := checkFormat(*format, "table", "jsonl", "json"); err != nil {
 		return exitError, err
 	}
-	cfg := incident.DefaultConfig()
-	cfg.Seed = *seed
-	truth, err := incident.Generate(*dir, cfg)
+	sc, err := generateDemo(*scenario, *dir, *seed)
 	if err != nil {
 		return exitError, err
 	}
 	casePath := filepath.Join(*dir, "case.duckdb")
 	os.Remove(casePath)
 	os.Remove(casePath + ".wal")
-	fmt.Fprintf(env.stderr, "forgehunt demo: generated an incident in %s (%d log files, %d distinct tokens)\n",
-		*dir, len(truth.Files), len(truth.Tokens))
-	c := &huntConfig{
-		exposed:     stringList{filepath.Join(*dir, "keys", "exposed.pem")},
-		trusted:     stringList{filepath.Join(*dir, "keys", "trusted-jwks.json")},
-		exposedFrom: truth.ExposedFrom,
-		revokedAt:   truth.RevokedAt,
-		casePath:    casePath,
-		format:      *format,
-		minLevel:    "informational",
-		failOn:      "none",
-		paths:       []string{filepath.Join(*dir, "logs")},
+	fmt.Fprintf(env.stderr, "forgehunt demo: generated a %s incident in %s (%d forged %ss among the legitimate ones)\n",
+		*scenario, *dir, len(sc.forged), sc.what)
+	c := sc.config
+	c.casePath, c.format, c.minLevel, c.failOn = casePath, *format, "informational", "none"
+	cmd := "forgehunt hunt"
+	for _, k := range c.exposed {
+		cmd += " --key " + k
 	}
-	fmt.Fprintf(env.stderr, "forgehunt demo: the same as\n  forgehunt hunt --key %s --trusted-key %s --exposed-from %s --revoked-at %s --case %s %s\n\n",
-		c.exposed[0], c.trusted[0], strconv.Quote(truth.ExposedFrom.Format("2006-01-02T15:04:05Z")),
-		strconv.Quote(truth.RevokedAt.Format("2006-01-02T15:04:05Z")), casePath, c.paths[0])
+	for _, k := range c.trusted {
+		cmd += " --trusted-key " + k
+	}
+	if !c.exposedFrom.IsZero() {
+		cmd += " --exposed-from " + strconv.Quote(c.exposedFrom.Format("2006-01-02T15:04:05Z"))
+	}
+	if !c.revokedAt.IsZero() {
+		cmd += " --revoked-at " + strconv.Quote(c.revokedAt.Format("2006-01-02T15:04:05Z"))
+	}
+	cmd += " --case " + casePath + " " + strings.Join(c.paths, " ")
+	fmt.Fprintf(env.stderr, "forgehunt demo: the same as\n  %s\n\n", cmd)
 	res, err := hunt(ctx, env, c)
 	if err != nil {
 		return exitError, err
@@ -78,16 +153,16 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	}
 	writeSummary(env.stderr, res, casePath)
 
-	// Score against the ground truth: forged = a finding at high or above.
+	// Score against the ground truth: forged = a finding at the
+	// scenario's floor or above.
 	found := map[string]bool{}
 	for _, f := range res.findings {
-		if rules.LevelRank(f.Level) >= rules.LevelRank("high") {
+		if rules.LevelRank(f.Level) >= rules.LevelRank(sc.floor) {
 			found[f.ArtifactKey] = true
 		}
 	}
-	forged := truth.Forged()
 	tp := 0
-	for _, k := range forged {
+	for _, k := range sc.forged {
 		if found[k] {
 			tp++
 		}
@@ -96,10 +171,10 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	if len(found) > 0 {
 		precision = float64(tp) / float64(len(found))
 	}
-	if len(forged) > 0 {
-		recall = float64(tp) / float64(len(forged))
+	if len(sc.forged) > 0 {
+		recall = float64(tp) / float64(len(sc.forged))
 	}
-	fmt.Fprintf(env.stderr, "\nground truth (%s): %d forged token(s); forgehunt flagged %d at high or above: precision %.2f, recall %.2f\n",
-		filepath.Join(*dir, "truth.json"), len(forged), len(found), precision, recall)
+	fmt.Fprintf(env.stderr, "\nground truth (%s): %d forged %s(s); forgehunt flagged %d at %s or above: precision %.2f, recall %.2f\n",
+		filepath.Join(*dir, "truth.json"), len(sc.forged), sc.what, len(found), sc.floor, precision, recall)
 	return exitOK, nil
 }

@@ -18,11 +18,12 @@ const (
 	exitError    = 2 // bad usage, unreadable input, a rule that failed
 )
 
-const usage = `forgehunt finds forged tokens made with an exposed signing key.
+const usage = `forgehunt finds the tokens, certificates and code signatures an exposed signing
+key made that were never legitimately issued.
 
 Usage:
   forgehunt hunt --key EXPOSED.pem [flags] PATH...   ingest logs, verify, run rules, print findings
-  forgehunt demo [--dir DIR]                         generate a sample incident and hunt it
+  forgehunt demo [--scenario NAME] [--dir DIR]       generate a sample incident and hunt it
   forgehunt tui [--case FILE]                        triage a saved case in the terminal
   forgehunt rules list|show|test|lint                the detection rules and their tests
   forgehunt query --case FILE SQL                    read-only SQL over a saved case

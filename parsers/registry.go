@@ -21,6 +21,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/ledger"
 	"github.com/forgehunt/forgehunt/parsers/nginx"
 	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/parsers/sigstore"
 	"github.com/forgehunt/forgehunt/parsers/slsa"
 	"github.com/forgehunt/forgehunt/parsers/stepca"
 	"github.com/forgehunt/forgehunt/parsers/vaultpki"
@@ -39,6 +40,8 @@ var Formats = []record.Format{
 	ct.Tile,
 	ct.CrtSh,
 	ct.Bundle,
+	sigstore.RekorEntries,
+	sigstore.Bundle,
 	envoy.Format,
 	envoytext.Format,
 	nginx.Format,

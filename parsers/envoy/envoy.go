@@ -130,7 +130,7 @@ func (Parser) Sniff(sample [][]byte) bool {
 type fields struct {
 	slot  map[string]int
 	index slotIndex // slot, for the per-key lookups of the hot path
-	vals []jval
+	vals  []jval
 	// dup is the first key read twice in the line being filled.
 	dup string
 	// slow holds the numbers of a line read with fastjson.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/analyzer/keys"
+	"github.com/forgehunt/forgehunt/internal/ciincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/rules"
@@ -784,5 +785,57 @@ func TestSalvagedEvidenceIsMarked(t *testing.T) {
 		if !strings.Contains(detail, want) {
 			t.Errorf("the detail does not show %q:\n%s", want, detail)
 		}
+	}
+}
+
+// A code-signature finding in its own terms: the list names the digest
+// signed (a bare-key signature has no subject), the detail shows the
+// signature's fields and the Rekor entry that holds it, and no token
+// times.
+func TestSignatureFindingInItsOwnTerms(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := ciincident.Generate(dir, ciincident.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := keys.LoadFile(filepath.Join(dir, filepath.FromSlash(ciincident.ExposedKeyFile)), keys.RoleExposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := analyzer.OpenCase(ctx, filepath.Join(dir, "case.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: truth.ExposedFrom}); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{filepath.Join(dir, ciincident.RekorDir), filepath.Join(dir, ciincident.ProvenanceDir)}
+	if _, err := c.Ingest(ctx, paths, set, analyzer.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := rules.Builtin()
+	if _, err := c.Analyze(ctx, rs, analyzer.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	forged := truth.Signature(truth.Forged()[0])
+	d := newDriver(t, c, 140, 50)
+	d.press("/")
+	d.typeText(forged.Digests[0][:20])
+	d.press("enter")
+	list := d.screen()
+	if !strings.Contains(list, forged.Digests[0][:16]) {
+		t.Errorf("the list does not name the signed digest %s:\n%s", forged.Digests[0], list)
+	}
+	d.press("enter")
+	detail := d.scrollAll()
+	for _, want := range []string{"digest", forged.Digests[0], "signer key", "logged", "rekor.sigstore.dev index"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("the detail does not show %q:\n%s", want, detail)
+		}
+	}
+	if strings.Contains(detail, "nbf") {
+		t.Errorf("the detail shows token times for a signature:\n%s", detail)
 	}
 }

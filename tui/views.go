@@ -191,12 +191,19 @@ func seenCell(f analyzer.Finding) string {
 }
 
 // subjectOf is the subject as an analyst reads it: the name from the claims
-// (preferred_username, upn, email) when there is one, else the sub.
+// (preferred_username, upn, email) when there is one, else the sub; for an
+// artifact without a subject (a signature by a bare key) what it is for:
+// its first name, else its id (the digest signed).
 func subjectOf(f analyzer.Finding) string {
-	if f.SubjectName != "" {
+	switch {
+	case f.SubjectName != "":
 		return f.SubjectName
+	case f.Subject != "":
+		return f.Subject
+	case len(f.Names) > 0:
+		return f.Names[0]
 	}
-	return f.Subject
+	return f.ArtifactID
 }
 
 // actedAs lists the principals a finding's artifact acted as, other than
@@ -388,8 +395,10 @@ func (m Model) detailLines() []string {
 			add(kv(st, "issuer", clean(orDash(a.Issuer)), w)...)
 			add(kv(st, "subject", clean(orDash(a.Subject)), w)...)
 		}
-		add(kv(st, "issued", fmtNullTime(nullTime(a.IssuedAt), timeFull)+"   nbf "+fmtNullTime(nullTime(a.NotBefore), timeFull), w)...)
-		add(kv(st, "expires", fmtNullTime(nullTime(a.ExpiresAt), timeFull), w)...)
+		if !a.IssuedAt.IsZero() || !a.NotBefore.IsZero() || !a.ExpiresAt.IsZero() {
+			add(kv(st, "issued", fmtNullTime(nullTime(a.IssuedAt), timeFull)+"   nbf "+fmtNullTime(nullTime(a.NotBefore), timeFull), w)...)
+			add(kv(st, "expires", fmtNullTime(nullTime(a.ExpiresAt), timeFull), w)...)
+		}
 	}
 
 	section("Sightings")
@@ -398,6 +407,13 @@ func (m Model) detailLines() []string {
 		seen += ", first accepted " + fmtNullTime(s.firstAccepted, timeFull) + ", last " + fmtNullTime(s.lastAccepted, timeFull)
 	}
 	add(kv(st, "count", seen, w)...)
+	// the transparency-log entries that hold it (a CT entry, a Rekor
+	// entry: the log, its index, its time)
+	for _, fl := range f.Details {
+		if strings.HasPrefix(fl.Label, "logged") {
+			add(kv(st, clean(fl.Label), clean(fl.Value), w)...)
+		}
+	}
 	if s := d.stats; s != nil && s.salvaged > 0 {
 		what := fmt.Sprintf("%d from lines the format rejected (the token was hunted from the raw line): %s",
 			s.salvaged, strings.Join(cleanEach(s.salvageReasons), "; "))

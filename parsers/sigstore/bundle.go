@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -80,7 +81,7 @@ const (
 
 func (bundleFormat) Name() string { return "sigstore-bundle" }
 func (bundleFormat) Description() string {
-	return "Sigstore bundles v0.1-v0.3 (standalone, npm and GitHub attestation API responses) and cosign OCI signature manifests"
+	return "Sigstore bundles v0.1-v0.3 (standalone, npm and GitHub attestation API responses), cosign OCI signature manifests, cosign download signature output and legacy cosign blob bundles"
 }
 
 // EntryPositions: positions are record ordinals (see the package
@@ -90,6 +91,8 @@ func (bundleFormat) EntryPositions() bool { return true }
 var (
 	bundleMediaRe = regexp.MustCompile(`"mediaType"\s*:\s*"application/vnd\.dev\.sigstore\.bundle`)
 	attHeadRe     = regexp.MustCompile(`^\s*\{\s*"attestations"\s*:\s*\[`)
+	// cosign's JSON of a signature: download signature, legacy blob bundles
+	cosignSigRe = regexp.MustCompile(`^\s*\{\s*"(?i:base64Signature)"\s*:\s*"[A-Za-z0-9+/=]*"\s*,\s*"(?i:payload|cert|chain|bundle|rekorBundle|rfc3161Timestamp)"`)
 )
 
 // looksBundle claims the start of a bundle, an attestations response or a
@@ -101,6 +104,9 @@ func looksBundle(b []byte) bool {
 		return false
 	}
 	if bundleMediaRe.Match(b) {
+		return true
+	}
+	if cosignSigRe.Match(b) {
 		return true
 	}
 	if attHeadRe.Match(b) {
@@ -149,6 +155,8 @@ type shape struct {
 	MediaType    string            `json:"mediaType"`
 	Attestations []json.RawMessage `json:"attestations"`
 	Layers       []json.RawMessage `json:"layers"`
+	// cosign's own JSON of a signature (see signedPayload)
+	Base64Signature *string `json:"base64Signature"`
 }
 
 // attestation is an element of the npm or GitHub attestations API.
@@ -172,6 +180,8 @@ func (p *bundleParser) doc(d doc) {
 		p.attestations(s.Attestations, d.line)
 	case s.Layers != nil:
 		p.manifest(s.Layers, d.line)
+	case s.Base64Signature != nil:
+		p.signedPayload(d.raw, d.line)
 	default:
 		p.ignore(IgnoreNotBundle)
 	}
@@ -536,4 +546,167 @@ func (p *bundleParser) bodySigs(where string, bd *body, f *facts) {
 	if bd.more > 0 {
 		p.reject(fmt.Sprintf("%s: %d %s (%d)", where, bd.more, ReasonTooManySigs, MaxSignatures), nil)
 	}
+}
+
+// signedPayload is cosign's JSON of one signature, in its two shapes:
+//
+//   - what `cosign download signature IMAGE` prints, one per line:
+//     {"Base64Signature","Payload" (base64 of the simple-signing payload),
+//     "Cert" and "Chain" (Go's JSON of x509 certificates: "Raw" is the
+//     DER), "Bundle":{"SignedEntryTimestamp","Payload":{"body",
+//     "integratedTime","logIndex","logID"}}}; the signature is over the
+//     payload, which names the image digest;
+//   - the legacy blob bundle `cosign sign-blob --bundle` wrote before the
+//     Sigstore bundle (release assets named *.bundle, *.cosign.bundle):
+//     {"base64Signature","cert" (base64 of PEM),"rekorBundle":{...}}; the
+//     blob's digest is only in the logged body.
+//
+// JSON keys are matched without regard to case, as cosign reads them.
+type signedPayload struct {
+	Base64Signature string          `json:"base64Signature"`
+	Payload         []byte          `json:"Payload"`
+	Cert            json.RawMessage `json:"cert"`
+	Chain           json.RawMessage `json:"Chain"`
+	Bundle          json.RawMessage `json:"Bundle"`
+	RekorBundle     json.RawMessage `json:"rekorBundle"`
+}
+
+// goCert is the part of Go's JSON of an x509.Certificate cosign prints.
+type goCert struct {
+	Raw []byte `json:"Raw"`
+}
+
+func (p *bundleParser) signedPayload(raw []byte, line int64) {
+	p.bundles++
+	where := fmt.Sprintf("signature %d", p.bundles)
+	var sp signedPayload
+	if err := json.Unmarshal(raw, &sp); err != nil {
+		p.reject(where+": does not decode: "+errReason(err), raw)
+		return
+	}
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sp.Base64Signature))
+	if err != nil || len(sig) == 0 {
+		p.reject(where+": base64Signature is not base64", raw)
+		return
+	}
+	f := &facts{logIndex: -1, line: line, extra: map[string]any{"wrapper": "cosign-signature"}}
+	r := &record.SigRaw{Type: record.SigMessage, Sig: sig}
+	if sp.Payload != nil {
+		r.Payload, r.Digest = sp.Payload, record.SHA256Digest(sp.Payload)
+	}
+	sg, err := goSigner(sp.Cert, sp.Chain)
+	if err != nil {
+		p.reject(where+": "+err.Error(), raw)
+		return
+	}
+	sg.apply(r)
+	var bd *body
+	if b := firstNonNull(sp.Bundle, sp.RekorBundle); b != nil {
+		if bd, err = p.cosignBundle(string(b), f); err != nil {
+			if r.Digest != "" {
+				p.salvage(where+": "+err.Error(), r, f, logged(f), raw)
+			} else {
+				p.reject(where+": "+err.Error(), raw)
+			}
+			return
+		}
+		if f.logIndex >= 0 {
+			where = fmt.Sprintf("signature %d (log index %d)", p.bundles, f.logIndex)
+		}
+	}
+	action := logged(f)
+	if bd != nil {
+		if r.Digest == "" {
+			// a blob bundle: the digest signed is the logged body's
+			for _, s := range bd.sigs {
+				if s.raw != nil && bytes.Equal(s.raw.Sig, r.Sig) {
+					r.Digest = s.raw.Digest
+				}
+			}
+			if r.Digest == "" {
+				p.reject(where+": "+ReasonBodyMismatch+": the logged body holds another signature", raw)
+				return
+			}
+		}
+		m := matching(bd, r)
+		if m == nil {
+			p.salvage(where+": "+ReasonBodyMismatch+": the signature or what it signs differs", r, f, action, raw)
+			return
+		}
+		if r.Certs == nil && r.PublicKey == nil {
+			r.PublicKey, r.Certs = m.PublicKey, m.Certs
+		}
+	}
+	if r.Digest == "" {
+		p.reject(where+": neither the payload nor a logged body says what was signed", raw)
+		return
+	}
+	p.sight(where, r, f, action)
+}
+
+// goSigner reads the signer's certificate and chain in the forms cosign
+// prints them: Go's JSON of x509 certificates, a PEM string, or the base64
+// of a PEM (a legacy bundle signed with a key holds the public key there).
+func goSigner(parts ...json.RawMessage) (signer, error) {
+	var out signer
+	for _, part := range parts {
+		part = bytes.TrimSpace(part)
+		if len(part) == 0 || string(part) == "null" {
+			continue
+		}
+		switch part[0] {
+		case '{', '[':
+			var list []goCert
+			if part[0] == '{' {
+				var one goCert
+				if err := json.Unmarshal(part, &one); err != nil {
+					return out, errors.New("certificate does not decode: " + errReason(err))
+				}
+				list = []goCert{one}
+			} else if err := json.Unmarshal(part, &list); err != nil {
+				return out, errors.New("certificate chain does not decode: " + errReason(err))
+			}
+			for _, c := range list {
+				if len(c.Raw) > 0 && len(out.certs) < MaxSignatures {
+					out.certs = append(out.certs, c.Raw)
+				}
+			}
+		case '"':
+			var text string
+			if err := json.Unmarshal(part, &text); err != nil {
+				return out, errors.New("certificate does not decode: " + errReason(err))
+			}
+			pemText := []byte(text)
+			if !bytes.Contains(pemText, []byte("-----BEGIN")) {
+				dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+				if err != nil {
+					return out, errors.New("certificate is neither PEM nor base64 of PEM")
+				}
+				pemText = dec
+			}
+			v, err := parseVerifier(pemText)
+			if err != nil {
+				return out, errors.New("certificate: " + err.Error())
+			}
+			if out.key == nil {
+				out.key = v.key
+			}
+			out.certs = append(out.certs, v.certs...)
+		default:
+			return out, errors.New("certificate is not JSON text or an object")
+		}
+	}
+	if out.certs != nil {
+		out.key = nil // the certificate carries the key
+	}
+	return out, nil
+}
+
+func firstNonNull(vs ...json.RawMessage) json.RawMessage {
+	for _, v := range vs {
+		if t := bytes.TrimSpace(v); len(t) > 0 && string(t) != "null" {
+			return t
+		}
+	}
+	return nil
 }

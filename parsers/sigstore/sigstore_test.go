@@ -1,6 +1,7 @@
 package sigstore
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -759,5 +760,74 @@ func FuzzParseRekor(f *testing.F) {
 
 func FuzzParseBundle(f *testing.F) {
 	recordtest.Seeds(f, filepath.Join("testdata", "bundle"))
+	// cosign's own JSON of a signature, small
+	f.Add([]byte(`{"Base64Signature":"MEUCIQ==","Payload":"e30=","Cert":null,"Chain":null,"Bundle":{"SignedEntryTimestamp":"","Payload":{"body":"e30=","integratedTime":1,"logIndex":2,"logID":"ab"}}}` + "\n"))
+	f.Add([]byte(`{"base64Signature":"MEUCIQ==","cert":"LS0tLS1CRUdJTg==","rekorBundle":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) { recordtest.CheckInvariants(t, Bundle, data) })
+}
+
+// cosign's own JSON of a signature: `cosign download signature` lines (the
+// simple-signing payload, Go's JSON of the certificate) and the legacy
+// blob bundle of `cosign sign-blob --bundle` (base64 of a PEM certificate,
+// the digest only in the logged body). Each is the same artifact as its
+// Rekor entry.
+func TestCosignSignedPayloads(t *testing.T) {
+	ec := ecKey(t, 7)
+	payload := []byte(`{"critical":{"identity":{"docker-reference":"registry.example/app"},"image":{"docker-manifest-digest":"sha256:` + strings.Repeat("ab", 32) + `"},"type":"cosign container image signature"},"optional":null}`)
+	d := sha(payload)
+	sig := signDigest(t, ec, d)
+	body := hashedRekordBody(t, sig, d, pubPEM(t, ec.Public()))
+	rb := map[string]any{"SignedEntryTimestamp": "c2V0", "Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": t0.Unix(), "logIndex": 91, "logID": PublicRekorLogID}}
+	line := mustJSON(t, map[string]any{"Base64Signature": base64.StdEncoding.EncodeToString(sig), "Payload": payload, "Cert": nil, "Chain": nil, "Bundle": rb, "RFC3161Timestamp": nil})
+	// a second line: the same image signed in CI with a certificate, no log entry
+	ciKey := ecKey(t, 8)
+	leaf := fulcioCert(t, ciKey)
+	sig2 := signDigest(t, ciKey, d)
+	line2 := mustJSON(t, map[string]any{"Base64Signature": base64.StdEncoding.EncodeToString(sig2), "Payload": payload,
+		"Cert": map[string]any{"Raw": leaf, "Version": 3}, "Chain": []map[string]any{{"Raw": leaf}}, "Bundle": nil})
+	data := append(append(append(line, '\n'), line2...), '\n')
+	if !Bundle.Sniff([][]byte{line}) || RekorEntries.Sniff([][]byte{line}) {
+		t.Fatal("sniff")
+	}
+	c := parse(t, Bundle, "signatures.json", data)
+	if len(c.Sightings) != 2 || len(c.Rejects) != 0 {
+		t.Fatalf("%+v", c)
+	}
+	r := raw(t, c.Sightings[0])
+	verify(t, r)
+	if !bytes.Equal(r.Payload, payload) || r.Digest != record.SHA256Digest(payload) || !c.Sightings[0].ObservedAt.Equal(t0) {
+		t.Errorf("download signature: %+v", r)
+	}
+	ce := parse(t, RekorEntries, "e.json", mustJSON(t, logEntry(t, "", body, 91, nil)))
+	if raw(t, ce.Sightings[0]).Key() != r.Key() {
+		t.Error("download signature and Rekor entry: two artifacts")
+	}
+	if r2 := raw(t, c.Sightings[1]); len(r2.Certs) != 2 || !bytes.Equal(r2.Certs[0], leaf) {
+		t.Errorf("certificate from Go's JSON: %d certs", len(r2.Certs))
+	}
+
+	// the legacy blob bundle
+	blob := []byte("release-1.2.3.tar.gz contents")
+	bd := sha(blob)
+	bsig := signDigest(t, ec, bd)
+	bbody := hashedRekordBody(t, bsig, bd, pubPEM(t, ec.Public()))
+	legacy := mustJSON(t, map[string]any{"base64Signature": base64.StdEncoding.EncodeToString(bsig),
+		"cert":        base64.StdEncoding.EncodeToString(pubPEM(t, ec.Public())),
+		"rekorBundle": map[string]any{"SignedEntryTimestamp": "c2V0", "Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(bbody), "integratedTime": t0.Unix(), "logIndex": 92, "logID": PublicRekorLogID}}})
+	if !Bundle.(record.FileSniffer).SniffFile("release.tar.gz.bundle", legacy) {
+		t.Fatal("legacy bundle not sniffed")
+	}
+	cl := parse(t, Bundle, "release.tar.gz.bundle", legacy)
+	if len(cl.Sightings) != 1 {
+		t.Fatalf("legacy bundle: %+v", cl)
+	}
+	lr := raw(t, cl.Sightings[0])
+	if lr.Digest != record.SHA256Digest(blob) {
+		t.Errorf("legacy bundle digest %s", lr.Digest)
+	}
+	// a bundle whose logged body is another signature's is rejected
+	bad := bytes.Replace(legacy, []byte(base64.StdEncoding.EncodeToString(bsig)), []byte(base64.StdEncoding.EncodeToString(sig)), 1)
+	if cb := parse(t, Bundle, "bad.bundle", bad); len(cb.Rejects) != 1 || len(cb.Sightings) != 0 {
+		t.Errorf("mismatched legacy bundle: %+v", cb)
+	}
 }

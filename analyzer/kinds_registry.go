@@ -5,9 +5,11 @@ import (
 	"database/sql"
 
 	"github.com/forgehunt/forgehunt/analyzer/kinds"
+	"github.com/forgehunt/forgehunt/analyzer/kinds/idkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/jwtkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/sigkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/x509kind"
+	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
 // Kinds is the ordered registry of the artifact kinds the analyzer
@@ -17,6 +19,11 @@ var Kinds = []kinds.Kind{
 	jwtkind.Kind{},
 	x509kind.Kind{},
 	sigkind.Kind{},
+	// id-only credentials of platform logs (a SAML sign-in is known by
+	// the AD FS activity id until assertions themselves are read)
+	idkind.New(record.KindSAML, "activity id"),
+	idkind.New(idkind.OktaSession, "session id"),
+	idkind.New(idkind.AWSSession, "access key id"),
 }
 
 // LookupKind returns the registered kind named name, or nil.

@@ -33,6 +33,9 @@ import (
 //	    audiences: [account, billing-api]
 //	  - fp: 3b1f...           # a CA key: the names it may issue certificates for
 //	    names: [example.com, example.net] # each name and its subdomains
+//	federation_servers:       # every server of the AD FS farm, so that a server
+//	  - adfs01.corp.example   # whose log was not given lowers Golden SAML findings
+//	  - adfs02.corp.example
 //	principals:               # networks normal for a principal ("*": everyone)
 //	  - principal: alice
 //	    networks: [10.0.0.0/8, 2001:db8::/32]
@@ -47,6 +50,9 @@ type Policy struct {
 	MaxCertValidity  Duration        `yaml:"max_cert_validity"`
 	Keys             []KeyScope      `yaml:"keys"`
 	Principals       []PrincipalNets `yaml:"principals"`
+	// FederationServers are the AD FS farm's servers (their computer
+	// names, as their audit events give them).
+	FederationServers []string `yaml:"federation_servers"`
 }
 
 // KeyScope lists the issuers and audiences a key legitimately signs for.
@@ -143,6 +149,7 @@ func writePolicyTables(ctx context.Context, conn *sql.Conn, p *Policy) error {
 		`CREATE OR REPLACE TABLE policy_key_scope (kid VARCHAR, key_fp VARCHAR, issuer VARCHAR, audience VARCHAR)`,
 		`CREATE OR REPLACE TABLE policy_networks (principal VARCHAR, network VARCHAR, lo_hex VARCHAR, hi_hex VARCHAR)`,
 		`CREATE OR REPLACE TABLE policy_cert_names (kid VARCHAR, key_fp VARCHAR, name VARCHAR)`,
+		`CREATE OR REPLACE TABLE policy_federation_servers (server VARCHAR)`,
 	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
@@ -172,6 +179,13 @@ func writePolicyTables(ctx context.Context, conn *sql.Conn, p *Policy) error {
 			n = strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), "."), "*.")
 			if _, err := conn.ExecContext(ctx, `INSERT INTO policy_cert_names VALUES (?, ?, ?)`,
 				nullStr(k.KID), nullStr(k.FP), n); err != nil {
+				return err
+			}
+		}
+	}
+	for _, srv := range p.FederationServers {
+		if srv = strings.TrimSpace(srv); srv != "" {
+			if _, err := conn.ExecContext(ctx, `INSERT INTO policy_federation_servers VALUES (?)`, srv); err != nil {
 				return err
 			}
 		}

@@ -24,7 +24,7 @@ func (r TestResult) Passed() bool { return r.Err == nil }
 // fillable are the tables a rule test may fill.
 var fillable = map[string]bool{
 	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true, "sequence_gaps": true, "sequence_runs": true,
-	"policy_key_scope": true, "policy_networks": true, "policy_cert_names": true, // become the run's Policy
+	"policy_key_scope": true, "policy_networks": true, "policy_cert_names": true, "policy_federation_servers": true, // become the run's Policy
 }
 
 // TestRule runs each of r's tests in its own empty in-memory case: the test's
@@ -125,7 +125,7 @@ func RuleTestCase(ctx context.Context, r *rules.Rule, t rules.Test, st Settings)
 	}
 	for _, table := range tables {
 		if !fillable[table] {
-			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, sequence_gaps, sequence_runs, policy_key_scope, policy_networks, policy_cert_names)", t.Name, table))
+			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, sequence_gaps, sequence_runs, policy_key_scope, policy_networks, policy_cert_names, policy_federation_servers)", t.Name, table))
 		}
 		if strings.HasPrefix(table, "policy_") {
 			continue
@@ -256,11 +256,13 @@ func LintRule(ctx context.Context, r *rules.Rule) error {
 }
 
 // testPolicy turns a test's policy_key_scope rows (kid, key_fp, issuer,
-// audience) and policy_networks rows (principal, network) into a Policy, as
+// audience), policy_networks rows (principal, network) and
+// policy_federation_servers rows (server) into a Policy, as
 // if the hunt had been given a policy file; nil when the test has neither.
 func testPolicy(t rules.Test) (*Policy, error) {
 	scopes, nets, names := t.Tables["policy_key_scope"], t.Tables["policy_networks"], t.Tables["policy_cert_names"]
-	if len(scopes) == 0 && len(nets) == 0 && len(names) == 0 {
+	servers := t.Tables["policy_federation_servers"]
+	if len(scopes) == 0 && len(nets) == 0 && len(names) == 0 && len(servers) == 0 {
 		return nil, nil
 	}
 	str := func(row map[string]any, k string) string {
@@ -286,6 +288,12 @@ func testPolicy(t rules.Test) (*Policy, error) {
 			return nil, fmt.Errorf("policy_cert_names rows need name and kid or key_fp")
 		}
 		p.Keys = append(p.Keys, KeyScope{KID: str(row, "kid"), FP: str(row, "key_fp"), Names: []string{n}})
+	}
+	for _, row := range servers {
+		if str(row, "server") == "" {
+			return nil, fmt.Errorf("policy_federation_servers rows need server")
+		}
+		p.FederationServers = append(p.FederationServers, str(row, "server"))
 	}
 	for _, row := range nets {
 		pr, n := str(row, "principal"), str(row, "network")

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"runtime"
 	"sync"
 	"time"
@@ -111,12 +112,21 @@ func verifyArtifact(key, kind, raw string, set []*keys.Key, mode VerifyMode) Art
 	return row
 }
 
-// idOnlyArtifact is the row of an artifact known only by its id.
+// idOnlyArtifact is the row of an artifact known only by its id. What the
+// log said of it, at its first sighting, stands for its claims: the
+// principal the platform took the caller to be is its subject, and the
+// sighting's attributes (the service account's pod, the sign-in's app and
+// resource) are its claims JSON.
 func idOnlyArtifact(key string, s *record.Sighting) ArtifactRow {
-	return ArtifactRow{
+	row := ArtifactRow{
 		ArtifactKey: key, Kind: s.Kind, ArtifactID: record.Escape(s.ArtifactID), Issuer: record.Escape(s.Issuer),
+		Subject:   record.Escape(s.Principal),
 		SigStatus: SigUnverifiable, VerifyNote: "the log holds only the id; the verifier's acceptance is the evidence",
 	}
+	if s.Attrs != "" && json.Valid([]byte(s.Attrs)) {
+		row.Claims = s.Attrs
+	}
+	return row
 }
 
 type verifyJob struct {

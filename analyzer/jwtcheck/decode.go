@@ -54,12 +54,15 @@ type Token struct {
 	Issuer        string
 	Subject       string
 	JTI           string
-	AZP           string
-	Audience      []string  // "aud" given as a string or an array of strings
-	IssuedAt      time.Time // zero when absent or not a number
-	NotBefore     time.Time
-	ExpiresAt     time.Time
-	Crit          []string // the "crit" header's strings; see Verify
+	// UTI is Entra's token identifier claim (the uniqueTokenIdentifier of
+	// its sign-in logs); Entra access tokens carry it instead of a jti.
+	UTI       string
+	AZP       string
+	Audience  []string  // "aud" given as a string or an array of strings
+	IssuedAt  time.Time // zero when absent or not a number
+	NotBefore time.Time
+	ExpiresAt time.Time
+	Crit      []string // the "crit" header's strings; see Verify
 	// Payload is the decoded payload when it is not a JSON object (then
 	// ClaimsJSON is "" and Flags has FlagPayloadNotJSON); nil otherwise.
 	Payload []byte
@@ -328,6 +331,8 @@ func (t *Token) readClaims(obj *fastjson.Object) {
 			t.Subject = str(v)
 		case "jti":
 			t.JTI = str(v)
+		case "uti":
+			t.UTI = str(v)
 		case "azp":
 			t.AZP = str(v)
 		case "aud":

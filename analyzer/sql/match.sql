@@ -59,7 +59,11 @@ CREATE OR REPLACE TEMP TABLE match_candidates AS
 WITH cfg AS (SELECT * FROM settings LIMIT 1),
 arts AS (
     SELECT a.*,
-           list_sort(list_distinct(list_filter(list_transform(string_split(coalesce(a.audience, ''), ','), x -> trim(x)), x -> x <> ''))) AS aud_set
+           list_sort(list_distinct(list_filter(list_transform(string_split(coalesce(a.audience, ''), ','), x -> trim(x)), x -> x <> ''))) AS aud_set,
+           -- known only by its id (a platform log's): what the log did not
+           -- say of it is unknown, not absent, and its subject is the
+           -- principal the platform named (alice@corp, or CORP\alice)
+           a.sig_status = 'unverifiable' AND a.raw_sha256 IS NULL AS id_only
     FROM artifacts a
 ),
 iss AS (
@@ -84,18 +88,24 @@ id_m AS (
                          AND NOT list_contains(coalesce(a.sig_flags, []), 'bytes-not-issued')
                     THEN 'the issuer logged other bytes for this id (sha256 ' || left(i.raw_sha256, 12)
                          || '…, this token ' || left(a.raw_sha256, 12) || '…): a re-signed copy' END,
-               CASE WHEN i.subject IS NOT NULL AND a.subject IS NULL
+               CASE WHEN i.subject IS NOT NULL AND a.subject IS NULL AND NOT a.id_only
                     THEN 'the token has no subject but the id was issued to ' || i.subject
-                    WHEN i.subject IS NOT NULL AND i.subject <> a.subject
+                    WHEN a.id_only AND i.subject IS NOT NULL AND a.subject IS NOT NULL
+                         AND lower(i.subject) <> lower(a.subject)
+                         AND lower(regexp_replace(i.subject, '^.*\\|@.*$', '', 'g'))
+                             <> lower(regexp_replace(a.subject, '^.*\\|@.*$', '', 'g'))
+                    THEN 'the platform names ' || a.subject || ' but the id was issued to ' || i.subject
+                    WHEN NOT a.id_only AND i.subject IS NOT NULL AND i.subject <> a.subject
                     THEN 'subject is ' || a.subject || ' but the id was issued to ' || i.subject END,
                CASE WHEN len(i.aud_set) = 0 THEN NULL
+                    WHEN a.id_only AND len(a.aud_set) = 0 AND a.azp IS NULL THEN NULL
                     WHEN i.client_audience AND NOT (i.audience IS NOT DISTINCT FROM a.azp OR list_contains(a.aud_set, i.audience))
                     THEN 'client ' || coalesce(a.azp, array_to_string(a.aud_set, ',')) || ' but the id was issued to client ' || i.audience
                     WHEN NOT i.client_audience AND len(a.aud_set) = 0 AND NOT list_contains(i.aud_set, a.azp)
                     THEN 'the token has no audience but the id was issued for ' || array_to_string(i.aud_set, ',')
                     WHEN NOT i.client_audience AND len(a.aud_set) > 0 AND a.aud_set <> i.aud_set
                     THEN 'audience ' || array_to_string(a.aud_set, ',') || ' but the id was issued for ' || array_to_string(i.aud_set, ',') END,
-               CASE WHEN i.expires_at IS NOT NULL AND a.expires_at IS NULL
+               CASE WHEN i.expires_at IS NOT NULL AND a.expires_at IS NULL AND NOT a.id_only
                     THEN 'the token never expires (no exp) but the issued one expires ' || strftime(i.expires_at, '%Y-%m-%dT%H:%M:%SZ')
                     WHEN i.expires_at IS NOT NULL
                          AND abs(epoch(i.expires_at) - epoch(a.expires_at)) > cfg.id_time_tolerance_s

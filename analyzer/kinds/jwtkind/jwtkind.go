@@ -33,7 +33,7 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 		return kinds.Verdict{Status: kinds.StatusMalformed, Note: record.Escape(err.Error())}
 	}
 	v := kinds.Verdict{
-		ID: record.Escape(tok.JTI), Issuer: record.Escape(tok.Issuer), Subject: record.Escape(tok.Subject),
+		ID: record.Escape(tokenID(tok)), Issuer: record.Escape(tok.Issuer), Subject: record.Escape(tok.Subject),
 		Audience: record.Escape(strings.Join(tok.Audience, ",")), AZP: record.Escape(tok.AZP),
 		KID: record.Escape(tok.Kid), Alg: record.Escape(tok.Alg),
 		IssuedAt: tok.IssuedAt, NotBefore: tok.NotBefore, ExpiresAt: tok.ExpiresAt,
@@ -49,6 +49,15 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 	return v
 }
 
+// tokenID is the token's id: its jti, else Entra's uti (the id Entra's
+// sign-in logs record the tokens it issued by).
+func tokenID(tok *jwtcheck.Token) string {
+	if tok.JTI != "" {
+		return tok.JTI
+	}
+	return tok.UTI
+}
+
 // WeakMatch: Keycloak does not log every token's id (a token granted
 // without token_id), so subject, audience and times may account for one.
 func (Kind) WeakMatch() bool { return true }
@@ -59,6 +68,10 @@ func (Kind) Fields(v kinds.Verdict) []kinds.Field {
 		{Label: "jti", Value: v.ID}, {Label: "iss", Value: v.Issuer}, {Label: "sub", Value: v.Subject},
 		{Label: "aud", Value: v.Audience}, {Label: "azp", Value: v.AZP}, {Label: "kid", Value: v.KID},
 		{Label: "alg", Value: v.Alg},
+	}
+	if v.Status == kinds.StatusUnverifiable {
+		// an id-only token: its claims are what the platform logged of it
+		out = append(out, kinds.PlatformFields(v.Claims)...)
 	}
 	return append(out, ciFields(v.Claims)...)
 }

@@ -107,3 +107,31 @@ func TestFieldsCIClaims(t *testing.T) {
 		t.Errorf("a token without CI claims has %d fields", len(fs))
 	}
 }
+
+// An Entra access token has no jti: its uti is the id Entra's sign-in logs
+// record it by, so the kind takes it as the token's id.
+func TestUTIIsTheIDWithoutJTI(t *testing.T) {
+	_, set := fixture(t)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": "https://sts.windows.net/t/", "uti": "AbC-dEf_123"}).
+		SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := (Kind{}).Verify(tok, set, kinds.Options{}); v.ID != "AbC-dEf_123" {
+		t.Errorf("id = %q, want the uti", v.ID)
+	}
+}
+
+// An id-only token (a Kubernetes audit log's JTI) is shown in the terms the
+// platform logged of it.
+func TestIDOnlyFieldsInPlatformTerms(t *testing.T) {
+	v := kinds.Verdict{ID: "7c1e", Subject: "system:serviceaccount:ci:runner", Status: kinds.StatusUnverifiable,
+		Claims: `{"authentication.kubernetes.io/pod-name":"runner-5f7","authentication.kubernetes.io/node-name":"node-3\u001b[2J"}`}
+	got := map[string]string{}
+	for _, f := range (Kind{}).Fields(v) {
+		got[f.Label] = f.Value
+	}
+	if got["pod"] != "runner-5f7" || got["node"] != `node-3\x1b[2J` || got["jti"] != "7c1e" {
+		t.Errorf("fields = %v", got)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/keycloak"
 	"github.com/forgehunt/forgehunt/parsers/ledger"
 	"github.com/forgehunt/forgehunt/parsers/nginx"
+	"github.com/forgehunt/forgehunt/parsers/okta"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/parsers/sigstore"
 	"github.com/forgehunt/forgehunt/parsers/slsa"
@@ -42,6 +43,7 @@ var Formats = []record.Format{
 	ct.Bundle,
 	sigstore.RekorEntries,
 	sigstore.Bundle,
+	okta.Format,
 	envoy.Format,
 	envoytext.Format,
 	nginx.Format,

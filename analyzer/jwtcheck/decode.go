@@ -56,8 +56,11 @@ type Token struct {
 	JTI           string
 	// UTI is Entra's token identifier claim (the uniqueTokenIdentifier of
 	// its sign-in logs); Entra access tokens carry it instead of a jti.
-	UTI       string
-	AZP       string
+	UTI string
+	AZP string
+	// CID is the client id claim of Okta's access tokens, which carry no
+	// azp.
+	CID       string
 	Audience  []string  // "aud" given as a string or an array of strings
 	IssuedAt  time.Time // zero when absent or not a number
 	NotBefore time.Time
@@ -333,6 +336,8 @@ func (t *Token) readClaims(obj *fastjson.Object) {
 			t.JTI = str(v)
 		case "uti":
 			t.UTI = str(v)
+		case "cid":
+			t.CID = str(v)
 		case "azp":
 			t.AZP = str(v)
 		case "aud":

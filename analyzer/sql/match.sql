@@ -95,7 +95,9 @@ id_m AS (
                          AND lower(regexp_replace(i.subject, '^.*\\|@.*$', '', 'g'))
                              <> lower(regexp_replace(a.subject, '^.*\\|@.*$', '', 'g'))
                     THEN 'the platform names ' || a.subject || ' but the id was issued to ' || i.subject
+                    -- Okta records a token's subject by the user's id, its uid claim
                     WHEN NOT a.id_only AND i.subject IS NOT NULL AND i.subject <> a.subject
+                         AND i.subject IS DISTINCT FROM json_extract_string(a.claims, '$.uid')
                     THEN 'subject is ' || a.subject || ' but the id was issued to ' || i.subject END,
                CASE WHEN len(i.aud_set) = 0 THEN NULL
                     WHEN a.id_only AND len(a.aud_set) = 0 AND a.azp IS NULL THEN NULL

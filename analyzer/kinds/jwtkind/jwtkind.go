@@ -34,7 +34,7 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 	}
 	v := kinds.Verdict{
 		ID: record.Escape(tokenID(tok)), Issuer: record.Escape(tok.Issuer), Subject: record.Escape(tok.Subject),
-		Audience: record.Escape(strings.Join(tok.Audience, ",")), AZP: record.Escape(tok.AZP),
+		Audience: record.Escape(strings.Join(tok.Audience, ",")), AZP: record.Escape(clientID(tok)),
 		KID: record.Escape(tok.Kid), Alg: record.Escape(tok.Alg),
 		IssuedAt: tok.IssuedAt, NotBefore: tok.NotBefore, ExpiresAt: tok.ExpiresAt,
 		Header: tok.HeaderJSON, Claims: tok.ClaimsJSON,
@@ -56,6 +56,15 @@ func tokenID(tok *jwtcheck.Token) string {
 		return tok.JTI
 	}
 	return tok.UTI
+}
+
+// clientID is the client the token was issued to: its azp, else Okta's
+// cid.
+func clientID(tok *jwtcheck.Token) string {
+	if tok.AZP != "" {
+		return tok.AZP
+	}
+	return tok.CID
 }
 
 // WeakMatch: Keycloak does not log every token's id (a token granted

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/forgehunt/forgehunt/parsers/ct"
+	"github.com/forgehunt/forgehunt/parsers/entra"
 	"github.com/forgehunt/forgehunt/parsers/envoy"
 	"github.com/forgehunt/forgehunt/parsers/envoytext"
 	"github.com/forgehunt/forgehunt/parsers/jsonbearer"
@@ -43,6 +44,8 @@ var Formats = []record.Format{
 	ct.Bundle,
 	sigstore.RekorEntries,
 	sigstore.Bundle,
+	entra.Format,
+	entra.CSV,
 	okta.Format,
 	envoy.Format,
 	envoytext.Format,

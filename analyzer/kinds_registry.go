@@ -23,7 +23,7 @@ var Kinds = []kinds.Kind{
 	// the AD FS activity id until assertions themselves are read)
 	idkind.New(record.KindSAML, "activity id"),
 	idkind.New(idkind.OktaSession, "session id"),
-	idkind.New(idkind.AWSSession, "access key id"),
+	idkind.NewSession(idkind.AWSSession, "access key id"),
 }
 
 // LookupKind returns the registered kind named name, or nil.
@@ -50,11 +50,13 @@ func KindNames() []string {
 // without the artifact's id may account for it (kinds.Kind.WeakMatch). A
 // kind not registered matches as before kinds were: weakly.
 func writeKindsTable(ctx context.Context, conn *sql.Conn) error {
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE artifact_kinds (kind VARCHAR, id_label VARCHAR, weak_match BOOLEAN)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE artifact_kinds (kind VARCHAR, id_label VARCHAR, weak_match BOOLEAN,
+		principal_is_subject BOOLEAN)`); err != nil {
 		return err
 	}
 	for _, k := range Kinds {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO artifact_kinds VALUES (?, ?, ?)`, k.Name(), k.IDLabel(), k.WeakMatch()); err != nil {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO artifact_kinds VALUES (?, ?, ?, ?)`, k.Name(), k.IDLabel(), k.WeakMatch(),
+			kinds.PrincipalIsSubject(k)); err != nil {
 			return err
 		}
 	}

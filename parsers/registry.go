@@ -13,6 +13,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/forgehunt/forgehunt/parsers/cloudtrail"
 	"github.com/forgehunt/forgehunt/parsers/ct"
 	"github.com/forgehunt/forgehunt/parsers/entra"
 	"github.com/forgehunt/forgehunt/parsers/envoy"
@@ -47,6 +48,7 @@ var Formats = []record.Format{
 	entra.Format,
 	entra.CSV,
 	okta.Format,
+	cloudtrail.Format,
 	envoy.Format,
 	envoytext.Format,
 	nginx.Format,

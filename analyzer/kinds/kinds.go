@@ -101,3 +101,22 @@ type Kind interface {
 	// a record that lacks it never clears one.
 	WeakMatch() bool
 }
+
+// PrincipalSubject is implemented by kinds whose platforms log, as the
+// principal of a credential's use, something other than the subject it
+// was issued to (an AWS session's use names the assumed-role session, its
+// issuance the web identity token's subject).
+type PrincipalSubject interface {
+	PrincipalIsSubject() bool
+}
+
+// PrincipalIsSubject says whether the principal a platform logs with an
+// id-only artifact's use is the subject the artifact was issued to, so
+// that an issuance of its id to another subject is a conflict: true unless
+// the kind says otherwise.
+func PrincipalIsSubject(k Kind) bool {
+	if p, ok := k.(PrincipalSubject); ok {
+		return p.PrincipalIsSubject()
+	}
+	return true
+}

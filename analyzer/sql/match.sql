@@ -90,7 +90,7 @@ id_m AS (
                          || '…, this token ' || left(a.raw_sha256, 12) || '…): a re-signed copy' END,
                CASE WHEN i.subject IS NOT NULL AND a.subject IS NULL AND NOT a.id_only
                     THEN 'the token has no subject but the id was issued to ' || i.subject
-                    WHEN a.id_only AND i.subject IS NOT NULL AND a.subject IS NOT NULL
+                    WHEN a.id_only AND i.subject IS NOT NULL AND a.subject IS NOT NULL AND coalesce(ak.principal_is_subject, true)
                          AND lower(i.subject) <> lower(a.subject)
                          AND lower(regexp_replace(i.subject, '^.*\\|@.*$', '', 'g'))
                              <> lower(regexp_replace(a.subject, '^.*\\|@.*$', '', 'g'))
@@ -124,6 +124,7 @@ id_m AS (
                          || ' but the id was issued for ' || array_to_string(list_sort(i.names), ' ') END
            ), '') AS conflict
     FROM arts a CROSS JOIN cfg
+    LEFT JOIN artifact_kinds ak ON ak.kind = a.kind
     JOIN iss i ON i.kind = a.kind AND i.artifact_id = a.artifact_id
          AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
 ),

@@ -20,11 +20,23 @@ const (
 
 // Kind is one id-only kind.
 type Kind struct {
-	name, idLabel string
+	name, idLabel  string
+	otherPrincipal bool
 }
 
-// New is the id-only kind name whose ids people call idLabel.
+// New is the id-only kind name whose ids people call idLabel; the
+// principal its platforms log with a use is the subject it was issued to.
 func New(name, idLabel string) Kind { return Kind{name: name, idLabel: idLabel} }
+
+// NewSession is an id-only kind whose use names another principal than
+// its issuance's subject (an AWS session's use names the assumed role, its
+// issuance the web identity token's subject).
+func NewSession(name, idLabel string) Kind {
+	return Kind{name: name, idLabel: idLabel, otherPrincipal: true}
+}
+
+// PrincipalIsSubject: see kinds.PrincipalSubject.
+func (k Kind) PrincipalIsSubject() bool { return !k.otherPrincipal }
 
 func (k Kind) Name() string    { return k.name }
 func (k Kind) IDLabel() string { return k.idLabel }

@@ -13,12 +13,14 @@ import (
 	"io"
 	"strings"
 
+	"github.com/forgehunt/forgehunt/parsers/adfs"
 	"github.com/forgehunt/forgehunt/parsers/cloudtrail"
 	"github.com/forgehunt/forgehunt/parsers/ct"
 	"github.com/forgehunt/forgehunt/parsers/entra"
 	"github.com/forgehunt/forgehunt/parsers/envoy"
 	"github.com/forgehunt/forgehunt/parsers/envoytext"
 	"github.com/forgehunt/forgehunt/parsers/jsonbearer"
+	"github.com/forgehunt/forgehunt/parsers/k8saudit"
 	"github.com/forgehunt/forgehunt/parsers/keycloak"
 	"github.com/forgehunt/forgehunt/parsers/ledger"
 	"github.com/forgehunt/forgehunt/parsers/nginx"
@@ -45,10 +47,14 @@ var Formats = []record.Format{
 	ct.Bundle,
 	sigstore.RekorEntries,
 	sigstore.Bundle,
+	k8saudit.Format,
 	entra.Format,
 	entra.CSV,
 	okta.Format,
 	cloudtrail.Format,
+	adfs.Format,
+	adfs.XML,
+	adfs.CSV,
 	envoy.Format,
 	envoytext.Format,
 	nginx.Format,

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/forgehunt/forgehunt/internal/ciincident"
 	"github.com/forgehunt/forgehunt/internal/ctincident"
+	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
 	"github.com/forgehunt/forgehunt/rules"
 )
@@ -31,9 +33,14 @@ truth. Scenarios:
   signatures    a leaked cosign key; Rekor log entries, the builds' SLSA
                 provenance and a release ledger; signatures over digests no
                 build produced among the builds' own and other projects'
+  identity      the platforms' own logs, which hold token ids: a cluster's
+                leaked service-account key (Kubernetes audit logs of three
+                API servers, CloudTrail web identity sessions), Golden SAML
+                (Entra sign-ins, a two-server AD FS farm's audit events) and
+                an Okta org's leaked key (System Log, an API gateway's log)
 
 Flags:
-  --scenario NAME  tokens, certificates or signatures (default tokens)
+  --scenario NAME  tokens, certificates, signatures or identity (default tokens)
   --dir DIR        where to write the incident and its case file
                    (default: forgehunt-demo in the system's temp directory)
   --seed N         random seed of the incident (default 1)
@@ -98,8 +105,23 @@ func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
 			exposedFrom: truth.ExposedFrom,
 			paths:       []string{p(ciincident.RekorDir), p(ciincident.ProvenanceDir), p(ciincident.LedgerFile)},
 		}, forged: truth.Forged(), what: "signature", floor: "low"}, nil
+	case "identity", "platforms", "idp":
+		truth, err := idincident.Generate(dir, idincident.Config{Seed: seed})
+		if err != nil {
+			return nil, err
+		}
+		p := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+		var keys stringList
+		for _, k := range truth.KeyFiles {
+			keys = append(keys, p(k))
+		}
+		return &demoScenario{config: &huntConfig{
+			exposed: keys, exposedFrom: truth.ExposedFrom,
+			paths: []string{p(idincident.K8sDir), p(idincident.CloudTrail), p(idincident.EntraDir), p(idincident.ADFSDir),
+				p(idincident.OktaDir), p(path.Dir(idincident.GatewayLog))},
+		}, forged: truth.ForgedKeys(), what: "credential", floor: "high"}, nil
 	}
-	return nil, usagef("unknown scenario %q (want tokens, certificates or signatures)", name)
+	return nil, usagef("unknown scenario %q (want tokens, certificates, signatures or identity)", name)
 }
 
 func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {

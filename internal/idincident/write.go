@@ -1,0 +1,57 @@
+package idincident
+
+import (
+	"encoding/json"
+	"time"
+)
+
+func (sc *scenario) write(w *fileWriter) error {
+	for rel, k := range map[string][]byte{K8sKeyFile: publicPEM(sc.k8sKey), ADFSKeyFile: publicPEM(sc.adfsKey), OktaKeyFile: publicPEM(sc.okta)} {
+		if _, err := w.buf(rel).Write(k); err != nil {
+			return err
+		}
+	}
+	for _, f := range []func(*fileWriter) error{sc.writeK8s, sc.writeCloudTrail, sc.writeEntra, sc.writeADFS, sc.writeOkta, sc.writeGateway} {
+		if err := f(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOkta writes the org's System Log as log streaming delivers it: one
+// LogEvent per line.
+func (sc *scenario) writeOkta(w *fileWriter) error {
+	out := w.buf(OktaDir + "/system-log.jsonl")
+	for _, e := range sc.oktaEvents {
+		if err := WriteOktaEvent(out, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGateway writes the API gateway's JSON access log, the bearer token
+// in its authorization field.
+func (sc *scenario) writeGateway(w *fileWriter) error {
+	out := w.buf(GatewayLog)
+	for _, h := range sc.gateway {
+		line, err := json.Marshal(struct {
+			Time          string `json:"time"`
+			Service       string `json:"service"`
+			Method        string `json:"method"`
+			Path          string `json:"path"`
+			Status        int    `json:"status"`
+			ClientIP      string `json:"client_ip"`
+			User          string `json:"user"`
+			Authorization string `json:"authorization"`
+		}{h.at.UTC().Format(time.RFC3339Nano), "orders-api", "GET", h.path, h.status, h.ip, h.user, "Bearer " + h.token})
+		if err != nil {
+			return err
+		}
+		if _, err := out.Write(append(line, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
@@ -287,15 +288,30 @@ func wrap(s string, w int) []string {
 
 // kv renders "label  value" lines with the value wrapped under itself.
 func kv(st styles, label, value string, width int) []string {
-	const lw = 12
+	return kvw(st, label, value, width, 12)
+}
+
+// kvw is kv with labels lw cells wide; a longer label is cut short, and a
+// space always parts it from its value.
+func kvw(st styles, label, value string, width, lw int) []string {
 	lines := wrap(value, width-lw-2)
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		lab := strings.Repeat(" ", lw)
 		if i == 0 {
-			lab = st.label.Render(fit(label, lw, false))
+			lab = st.label.Render(fit(label, lw-1, false)) + " "
 		}
 		out[i] = "  " + lab + l
 	}
 	return out
+}
+
+// labelWidth is the label width that fits every field's label (kind
+// fields such as "token issuer type"), at least kv's and at most 22 cells.
+func labelWidth(fields []kinds.Field) int {
+	lw := 12
+	for _, f := range fields {
+		lw = max(lw, min(22, ansi.StringWidth(f.Label)+1))
+	}
+	return lw
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/analyzer/keys"
 	"github.com/forgehunt/forgehunt/internal/ciincident"
+	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/rules"
@@ -837,5 +838,74 @@ func TestSignatureFindingInItsOwnTerms(t *testing.T) {
 	}
 	if strings.Contains(detail, "nbf") {
 		t.Errorf("the detail shows token times for a signature:\n%s", detail)
+	}
+}
+
+// A credential a platform logs only by id is shown in the platform's
+// terms: a Golden SAML sign-in by its user, app and token issuer, a minted
+// service-account token by its service account, an STS session by its
+// role.
+func TestIDOnlyFindingInPlatformTerms(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := idincident.Generate(dir, idincident.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set []*keys.Key
+	for _, k := range truth.KeyFiles {
+		ks, err := keys.LoadFile(filepath.Join(dir, filepath.FromSlash(k)), keys.RoleExposed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set = append(set, ks...)
+	}
+	c, err := analyzer.OpenCase(ctx, filepath.Join(dir, "case.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: truth.ExposedFrom}); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, p := range []string{idincident.K8sDir, idincident.CloudTrail, idincident.EntraDir, idincident.ADFSDir} {
+		paths = append(paths, filepath.Join(dir, p))
+	}
+	if _, err := c.Ingest(ctx, paths, set, analyzer.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := rules.Builtin()
+	if _, err := c.Analyze(ctx, rs, analyzer.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range truth.Forged {
+		var want []string
+		switch f.Platform {
+		case idincident.PlatformEntra:
+			want = []string{"activity id", "UPN", f.Subject, "app", "token issuer type", "ADFederationServices"}
+		case idincident.PlatformK8s:
+			want = []string{"jti", f.Subject}
+		case idincident.PlatformAWS:
+			want = []string{"access key id", "session issuer", "role/deployer"}
+		default:
+			continue
+		}
+		id := f.Key[strings.LastIndex(f.Key, ":")+1:]
+		d := newDriver(t, c, 160, 50)
+		d.press("/")
+		d.typeText(id[:12])
+		d.press("enter")
+		if list := d.screen(); !strings.Contains(list, id[:8]) {
+			t.Errorf("the list does not show the %s credential %s:\n%s", f.Platform, id, list)
+			continue
+		}
+		d.press("enter")
+		detail := d.scrollAll()
+		for _, w := range want {
+			if !strings.Contains(detail, w) {
+				t.Errorf("the %s detail does not show %q:\n%s", f.Platform, w, detail)
+			}
+		}
 	}
 }

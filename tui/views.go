@@ -381,6 +381,7 @@ func (m Model) detailLines() []string {
 		add(kv(st, "kind", clean(a.Kind), w)...)
 		// the kind's own terms: a token's jti, iss, aud, azp, alg; a
 		// certificate's serial, names, issuer, validity
+		lw := labelWidth(a.Fields)
 		for _, fl := range a.Fields {
 			v := clean(fl.Value)
 			if fl.Label == "sub" || fl.Label == "subject" {
@@ -388,7 +389,7 @@ func (m Model) detailLines() []string {
 					v += "   (" + clean(name) + ")"
 				}
 			}
-			add(kv(st, clean(fl.Label), v, w)...)
+			add(kvw(st, clean(fl.Label), v, w, lw)...)
 		}
 		if len(a.Fields) == 0 {
 			add(kv(st, "id", clean(orDash(a.ID)), w)...)

@@ -155,6 +155,28 @@ type Batcher struct {
 	// many lines is hashed once); keyBytes is what it holds.
 	keys     map[string]string
 	keyBytes int
+	// nets caches IPNetwork of the client addresses met: an access log's
+	// callers repeat, and parsing and formatting an address costs more
+	// than a lookup.
+	nets map[string]ipNet
+}
+
+type ipNet struct{ network, hex string }
+
+// maxNets bounds the address cache; past it, it starts over.
+const maxNets = 1 << 14
+
+// ipNetwork is IPNetwork through the cache.
+func (b *Batcher) ipNetwork(ip string) (network, hexIP string) {
+	if n, ok := b.nets[ip]; ok {
+		return n.network, n.hex
+	}
+	network, hexIP = IPNetwork(ip)
+	if b.nets == nil || len(b.nets) >= maxNets {
+		b.nets = make(map[string]ipNet, 256)
+	}
+	b.nets[ip] = ipNet{network, hexIP}
+	return network, hexIP
 }
 
 // NewBatcher returns a batcher using the default memory allocator.
@@ -224,7 +246,7 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	putStr(f[4], record.Escape(s.Observer))
 	putStr(f[5], record.Escape(s.Principal))
 	putStr(f[6], record.Escape(s.ClientIP))
-	network, hexIP := IPNetwork(s.ClientIP)
+	network, hexIP := b.ipNetwork(s.ClientIP)
 	putStr(f[7], network)
 	putStr(f[8], hexIP)
 	putStr(f[9], record.Escape(s.UserAgent))

@@ -35,6 +35,11 @@ type Settings struct {
 	// default 398 days (the CA/Browser Forum's limit for TLS server
 	// certificates).
 	MaxCertValidity time.Duration
+	// IDLifetime is how long before its first use a credential known only
+	// by its id may have been issued (the platforms' tokens and sessions
+	// live an hour by default): an issuance log that begins later than
+	// that before the first use may not hold it. Default 1h.
+	IDLifetime time.Duration
 }
 
 // DefaultSettings are used for zero fields.
@@ -47,6 +52,7 @@ var DefaultSettings = Settings{
 	ReplayWindow:     10 * time.Minute,
 	ReplayNetworks:   3,
 	MaxCertValidity:  398 * 24 * time.Hour,
+	IDLifetime:       time.Hour,
 }
 
 func (s Settings) withDefaults() Settings {
@@ -71,6 +77,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.ReplayNetworks > 0 {
 		d.ReplayNetworks = s.ReplayNetworks
+	}
+	if s.IDLifetime > 0 {
+		d.IDLifetime = s.IDLifetime
 	}
 	if s.MaxCertValidity > 0 {
 		d.MaxCertValidity = s.MaxCertValidity
@@ -224,9 +233,11 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 	if _, err := c.DB.ExecContext(ctx, `CREATE OR REPLACE TABLE settings AS SELECT
 		?::DOUBLE AS match_tolerance_s, ?::DOUBLE AS id_time_tolerance_s,
 		?::DOUBLE AS ledger_gap_s, ?::DOUBLE AS max_lifetime_s, ?::DOUBLE AS gap_expected,
-		?::DOUBLE AS replay_window_s, ?::INTEGER AS replay_networks, ?::DOUBLE AS max_cert_validity_s`,
+		?::DOUBLE AS replay_window_s, ?::INTEGER AS replay_networks, ?::DOUBLE AS max_cert_validity_s,
+		?::DOUBLE AS id_lifetime_s`,
 		st.MatchTolerance.Seconds(), st.IDTimeTolerance.Seconds(), st.LedgerGap.Seconds(), st.MaxTokenLifetime.Seconds(),
-		st.GapExpected, st.ReplayWindow.Seconds(), st.ReplayNetworks, st.MaxCertValidity.Seconds()); err != nil {
+		st.GapExpected, st.ReplayWindow.Seconds(), st.ReplayNetworks, st.MaxCertValidity.Seconds(),
+		st.IDLifetime.Seconds()); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	conn, err := c.DB.Conn(ctx)

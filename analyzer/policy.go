@@ -27,6 +27,8 @@ import (
 //	replay_window: 10m        # replay: one token from many networks within this
 //	replay_networks: 3        # ... from at least this many networks
 //	max_cert_validity: 9552h  # longest certificate validity a CA may issue (398 days)
+//	id_lifetime: 1h           # how long before its first use a credential known only
+//	                          # by id (a platform log's) may have been issued
 //	keys:                     # what each key legitimately signs for
 //	  - kid: acme-2025        # or fp: <sha256 hex of the SPKI>
 //	    issuers: [https://idp.acme.example/realms/acme]
@@ -48,6 +50,7 @@ type Policy struct {
 	ReplayWindow     Duration        `yaml:"replay_window"`
 	ReplayNetworks   int             `yaml:"replay_networks"`
 	MaxCertValidity  Duration        `yaml:"max_cert_validity"`
+	IDLifetime       Duration        `yaml:"id_lifetime"`
 	Keys             []KeyScope      `yaml:"keys"`
 	Principals       []PrincipalNets `yaml:"principals"`
 	// FederationServers are the AD FS farm's servers (their computer
@@ -132,6 +135,7 @@ func (p *Policy) Settings(base Settings) Settings {
 	set(&base.MaxTokenLifetime, p.MaxTokenLifetime)
 	set(&base.ReplayWindow, p.ReplayWindow)
 	set(&base.MaxCertValidity, p.MaxCertValidity)
+	set(&base.IDLifetime, p.IDLifetime)
 	if base.GapExpected == 0 {
 		base.GapExpected = p.GapExpected
 	}

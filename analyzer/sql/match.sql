@@ -277,10 +277,14 @@ WITH best AS (
 ),
 art_t AS (
     -- when it must have been issued: its iat, but no later than its first
-    -- sighting (a token presented before its iat was not issued at iat)
-    SELECT a.artifact_key, a.kind, least(coalesce(a.issued_at, st.first_seen), coalesce(st.first_seen, a.issued_at)) AS t
+    -- sighting (a token presented before its iat was not issued at iat);
+    -- a credential known only by id, by its first use
+    SELECT a.artifact_key, a.kind, least(coalesce(a.issued_at, st.first_seen), coalesce(st.first_seen, a.issued_at)) AS t,
+           a.issued_at IS NULL AND a.sig_status = 'unverifiable' AND a.raw_sha256 IS NULL AS id_only
     FROM artifacts a LEFT JOIN artifact_stats st USING (artifact_key)
 ),
+-- where each kind's ledger begins
+ledger_first AS (SELECT kind, min(t) AS first_t FROM ledger_times GROUP BY kind),
 prev AS (
     SELECT art_t.artifact_key, lt.t AS prev_t FROM art_t ASOF LEFT JOIN ledger_times lt
     ON art_t.kind = lt.kind AND art_t.t >= lt.t
@@ -294,6 +298,10 @@ SELECT art_t.artifact_key,
        b.match_file, b.match_line, b.conflict,
        CASE WHEN sq.hole IS NOT NULL THEN 'gap'
             WHEN art_t.t IS NULL THEN 'outside'
+            -- a credential known only by id may have been issued up to
+            -- its lifetime before its first use: a ledger that begins
+            -- later may not hold it
+            WHEN art_t.id_only AND epoch(lf.first_t) > epoch(art_t.t) - cfg.id_lifetime_s THEN 'outside'
             -- within the match tolerance of the ledger's first or last record
             -- is still covered (a token's iat is whole seconds, a log's not)
             WHEN p.prev_t IS NULL AND epoch(n.next_t) - epoch(art_t.t) <= cfg.match_tolerance_s + 1 THEN 'covered'
@@ -312,6 +320,10 @@ SELECT art_t.artifact_key,
                      || CASE WHEN sq.holes > 1 THEN '; ' || (sq.holes - 1) || ' more hole(s) span that time' ELSE '' END
             WHEN NOT EXISTS (SELECT 1 FROM ledger_times lt WHERE lt.kind = art_t.kind) THEN 'no issuance ledger for ' || art_t.kind || ' was given'
             WHEN art_t.t IS NULL THEN 'artifact has no issue time'
+            WHEN art_t.id_only AND epoch(lf.first_t) > epoch(art_t.t) - cfg.id_lifetime_s
+                THEN 'the ledger begins at ' || strftime(lf.first_t, '%Y-%m-%dT%H:%M:%SZ') || ', less than '
+                     || round(cfg.id_lifetime_s / 60)::INTEGER || ' min before the first use at '
+                     || strftime(art_t.t, '%Y-%m-%dT%H:%M:%SZ') || ': the credential may have been issued before it'
             WHEN p.prev_t IS NULL AND epoch(n.next_t) - epoch(art_t.t) <= cfg.match_tolerance_s + 1
                 THEN 'at the ledger''s first record (' || strftime(n.next_t, '%Y-%m-%dT%H:%M:%SZ') || ')'
             WHEN n.next_t IS NULL AND epoch(art_t.t) - epoch(p.prev_t) <= cfg.match_tolerance_s + 1
@@ -334,4 +346,5 @@ LEFT JOIN prev p USING (artifact_key)
 LEFT JOIN nxt n USING (artifact_key)
 LEFT JOIN ledger_silences sl ON sl.kind = art_t.kind AND sl.from_t = p.prev_t AND sl.to_t = n.next_t
 LEFT JOIN artifact_seq_holes sq USING (artifact_key)
+LEFT JOIN ledger_first lf ON lf.kind = art_t.kind
 CROSS JOIN (SELECT * FROM settings LIMIT 1) cfg;

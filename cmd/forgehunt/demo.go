@@ -44,7 +44,8 @@ Flags:
   --dir DIR        where to write the incident and its case file
                    (default: forgehunt-demo in the system's temp directory)
   --seed N         random seed of the incident (default 1)
-  --format FMT     findings as table, jsonl or json (default table)
+  --format FMT     findings as table, jsonl, json, csv, sarif or markdown
+                   (default table)
 
 Afterwards, triage the case:
   forgehunt tui --case DIR/case.duckdb
@@ -137,7 +138,7 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	if len(rest) > 0 {
 		return exitError, usagef("unexpected argument %q", rest[0])
 	}
-	if err := checkFormat(*format, "table", "jsonl", "json"); err != nil {
+	if err := checkFormat(*format, findingFormats...); err != nil {
 		return exitError, err
 	}
 	sc, err := generateDemo(*scenario, *dir, *seed)
@@ -170,7 +171,7 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	if err := writeFindings(env.stdout, *format, res.findings, isTerminal(env.stdout), nil); err != nil {
+	if err := writeFindings(env.stdout, *format, res.findings, isTerminal(env.stdout), nil, ranRules(res.runs)); err != nil {
 		return exitError, err
 	}
 	writeSummary(env.stderr, res, casePath)

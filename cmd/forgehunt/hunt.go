@@ -70,7 +70,8 @@ Case and rules:
   --ledger-gap D        shortest ledger silence that may be a gap (default 30m)
 
 Output:
-  --format FMT          table, jsonl or json (default table)
+  --format FMT          table (one line per artifact), jsonl, json, csv, sarif
+                        (SARIF 2.1.0 for code scanning) or markdown (default table)
   --out FILE            write findings to FILE instead of standard output
   --min-level LEVEL     show findings at or above LEVEL (default low; the
                         informational ones, such as ledger gaps, are counted
@@ -162,7 +163,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 		}
 		*t.out = v.UTC()
 	}
-	if err := checkFormat(c.format, "table", "jsonl", "json"); err != nil {
+	if err := checkFormat(c.format, findingFormats...); err != nil {
 		return nil, err
 	}
 	if c.inputFormat != "" {
@@ -190,6 +191,15 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 		return nil, usagef("--verify %q is not auto, needed or all", c.verify)
 	}
 	return c, nil
+}
+
+// ranRules are the rules of runs.
+func ranRules(runs []analyzer.RuleRun) []*rules.Rule {
+	out := make([]*rules.Rule, len(runs))
+	for i, r := range runs {
+		out[i] = r.Rule
+	}
+	return out
 }
 
 func checkFormat(f string, known ...string) error {
@@ -478,7 +488,7 @@ func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
 		defer f.Close()
 		w = f
 	}
-	if err := writeFindings(w, c.format, res.findings, isTerminal(w) && c.out == "", tableFields(res.runs)); err != nil {
+	if err := writeFindings(w, c.format, res.findings, isTerminal(w) && c.out == "", tableFields(res.runs), ranRules(res.runs)); err != nil {
 		return exitError, err
 	}
 	if !c.quiet {

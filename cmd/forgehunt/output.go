@@ -17,11 +17,20 @@ import (
 )
 
 // writeFindings prints findings in the chosen format.
-func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool, fields []string) error {
-	if format == "jsonl" || format == "json" {
+// ruleSet gives the rules' metadata to formats that carry it (SARIF).
+func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool, fields []string, ruleSet []*rules.Rule) error {
+	if format != "table" {
+		// (C1 controls and bidi overrides as \u escapes: harmless in CSV
+		// and markdown too)
 		w = terminalSafeJSON{w}
 	}
 	switch format {
+	case "csv":
+		return writeCSV(w, fs)
+	case "sarif":
+		return writeSARIF(w, fs, ruleSet)
+	case "markdown":
+		return writeMarkdown(w, fs)
 	case "jsonl":
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -142,9 +151,11 @@ func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string)
 	}
 	cols := make([]column, 0, len(fields))
 	titles := []string{"LEVEL"}
+	var names []string // parallel to cols
 	for _, name := range fields {
 		if c, ok := tableColumns[name]; ok {
 			cols = append(cols, c)
+			names = append(names, name)
 			titles = append(titles, c.title)
 		}
 	}
@@ -157,16 +168,23 @@ func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string)
 	if salvaged {
 		titles = append(titles, "EVIDENCE")
 	}
+	// One line per artifact: one forged token with three rule hits is one
+	// incident, at its most severe finding's level, its rules listed.
+	incs := byArtifact(fs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(titles, "\t"))
-	for i := range fs {
-		f := &fs[i]
-		level := f.Level
+	for _, in := range incs {
+		f := in.findings[0]
+		level := in.level
 		if color {
-			level = levelColor[f.Level] + f.Level + "\033[0m"
+			level = levelColor[level] + level + "\033[0m"
 		}
 		cells := []string{level}
-		for _, c := range cols {
+		for j, c := range cols {
+			if names[j] == "rule_id" && len(in.findings) > 1 {
+				cells = append(cells, cell(strings.Join(ruleIDs(in), ","), 48))
+				continue
+			}
 			cells = append(cells, c.value(f))
 		}
 		if salvaged {
@@ -180,7 +198,11 @@ func writeTable(w io.Writer, fs []analyzer.Finding, color bool, fields []string)
 	if salvaged {
 		fmt.Fprintln(w, "\nsalvaged: the token was found in log lines the format rejected (kept in rejects); ambiguous: such a line carried several tokens or a duplicated key.")
 	}
-	_, err := fmt.Fprintf(w, "\n%d finding(s). Each finding's reason and evidence: --format jsonl; triage: forgehunt tui --case FILE\n", len(fs))
+	onArtifacts := ""
+	if len(incs) != len(fs) {
+		onArtifacts = fmt.Sprintf(" on %d artifact(s)", len(incs))
+	}
+	_, err := fmt.Fprintf(w, "\n%d finding(s)%s. Each finding's reason and evidence: --format jsonl; triage: forgehunt tui --case FILE\n", len(fs), onArtifacts)
 	return err
 }
 

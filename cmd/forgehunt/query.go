@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,7 +16,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
-const queryHelp = `Usage: forgehunt query --case FILE [--format table|jsonl] SQL
+const queryHelp = `Usage: forgehunt query --case FILE [--format table|csv|json|jsonl] SQL
 
 Run read-only SQL over a saved case. The case cannot be changed this way.
 Tables: keys, sources, sightings, issuances, rejects, artifacts, matches,
@@ -39,7 +41,7 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 	if len(rest) != 1 {
 		return exitError, usagef("give exactly one SQL statement (quote it)")
 	}
-	if err := checkFormat(*format, "table", "jsonl"); err != nil {
+	if err := checkFormat(*format, "table", "csv", "json", "jsonl"); err != nil {
 		return exitError, err
 	}
 	cs, err := analyzer.OpenCaseReadOnly(ctx, *casePath)
@@ -57,8 +59,14 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 		return exitError, err
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	if *format == "table" {
+	cw := csv.NewWriter(terminalSafeJSON{env.stdout})
+	switch *format {
+	case "table":
 		fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
+	case "csv":
+		cw.Write(cols)
+	case "json":
+		io.WriteString(env.stdout, "[")
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -71,9 +79,22 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 			return exitError, err
 		}
 		n++
-		if *format == "jsonl" {
+		if *format == "csv" {
+			cells := make([]string, len(cols))
+			for i, v := range vals {
+				cells[i] = csvCell(textValue(v))
+			}
+			if err := cw.Write(cells); err != nil {
+				return exitError, err
+			}
+			continue
+		}
+		if *format == "jsonl" || *format == "json" {
 			// Keys in the query's column order, as the user wrote them.
 			var b bytes.Buffer
+			if *format == "json" && n > 1 {
+				b.WriteByte(',')
+			}
 			b.WriteByte('{')
 			for i, c := range cols {
 				if i > 0 {
@@ -103,9 +124,17 @@ func cmdQuery(ctx context.Context, env *env, args []string) (int, error) {
 	if err := rows.Err(); err != nil {
 		return exitError, err
 	}
-	if *format == "table" {
+	switch *format {
+	case "table":
 		tw.Flush()
 		fmt.Fprintf(env.stderr, "%d row(s)\n", n)
+	case "csv":
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return exitError, err
+		}
+	case "json":
+		io.WriteString(env.stdout, "]\n")
 	}
 	return exitOK, nil
 }

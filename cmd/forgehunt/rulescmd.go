@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -10,7 +12,7 @@ import (
 	"github.com/forgehunt/forgehunt/rules"
 )
 
-const rulesHelp = `Usage: forgehunt rules list [--rules DIR]
+const rulesHelp = `Usage: forgehunt rules list [--rules DIR] [--format table|json]
        forgehunt rules show ID [--rules DIR]
        forgehunt rules test [DIR]
        forgehunt rules lint [DIR]
@@ -29,6 +31,7 @@ func cmdRules(ctx context.Context, env *env, args []string) (int, error) {
 	fs := newFlagSet(env, "rules", rulesHelp)
 	var dirs stringList
 	fs.Var(&dirs, "rules", "")
+	format := fs.String("format", "table", "")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return exitError, handleFlagErr(env, err, rulesHelp)
@@ -56,6 +59,12 @@ func cmdRules(ctx context.Context, env *env, args []string) (int, error) {
 	}
 	switch rest[0] {
 	case "list":
+		if err := checkFormat(*format, "table", "json"); err != nil {
+			return exitError, err
+		}
+		if *format == "json" {
+			return code, writeRulesJSON(env, all)
+		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tLEVEL\tKIND\tMITRE\tTITLE")
 		for _, r := range all {
@@ -159,4 +168,45 @@ func rulesCheck(ctx context.Context, env *env, what string, dirs []string) (int,
 	}
 	fmt.Fprintf(env.stdout, "%d passed, %d failed\n", passed, failed+len(errs))
 	return code, nil
+}
+
+// ruleJSON is a rule's metadata as `rules list --format json` prints it,
+// for scripts.
+type ruleJSON struct {
+	ID             string   `json:"id"`
+	Title          string   `json:"title"`
+	Level          string   `json:"level"`
+	Status         string   `json:"status"`
+	Kind           string   `json:"kind"`
+	Mitre          []string `json:"mitre"`
+	Description    string   `json:"description"`
+	References     []string `json:"references"`
+	FalsePositives []string `json:"falsepositives"`
+	Source         string   `json:"source"`
+	Tests          int      `json:"tests"`
+}
+
+func writeRulesJSON(env *env, all []*rules.Rule) error {
+	out := make([]ruleJSON, len(all))
+	for i, r := range all {
+		out[i] = ruleJSON{ID: r.ID, Title: r.Title, Level: r.Level, Status: r.Status, Kind: r.Kind, Mitre: orEmpty(r.Mitre),
+			Description: strings.TrimSpace(r.Description), References: orEmpty(r.References),
+			FalsePositives: orEmpty(r.FalsePositives), Source: r.Source, Tests: len(r.Tests)}
+	}
+	return writeJSON(env.stdout, out)
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// writeJSON writes v as indented JSON, terminal-safe.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(terminalSafeJSON{w})
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

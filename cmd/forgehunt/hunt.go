@@ -106,6 +106,9 @@ type huntConfig struct {
 	minLevel, failOn          string
 	quiet, tui                bool
 	paths                     []string
+	// ingestOnly: the ingest command, which adds logs to a case and runs
+	// no rules.
+	ingestOnly bool
 }
 
 func parseHunt(env *env, args []string) (*huntConfig, error) {
@@ -146,8 +149,8 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	if len(c.exposed) == 0 && len(c.hmac) == 0 {
 		return nil, usagef("no exposed key: give one with --key FILE (or --hmac-secret FILE)")
 	}
-	if len(c.paths) == 0 && len(c.ledgers) == 0 {
-		return nil, usagef("no logs to hunt in: give files or directories after the flags")
+	if len(c.paths) == 0 && len(c.ledgers) == 0 && c.casePath == "" {
+		return nil, usagef("no logs to hunt in: give files or directories after the flags (or --case FILE to hunt again over a case's logs)")
 	}
 	for _, t := range []struct {
 		name string
@@ -306,6 +309,10 @@ type huntResult struct {
 	loadErrs []*rules.LoadError
 	warnings []string
 	elapsed  time.Duration
+	// prior is how many files the case held when the hunt ran over it again
+	// without new logs; ingestOnly says no rules ran (forgehunt ingest).
+	prior      int
+	ingestOnly bool
 }
 
 // hunt runs the whole job for c, printing progress to env.stderr when it is
@@ -372,6 +379,7 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 	// Ledgers named with --ledger first, so that the same files met again
 	// under a logs directory are skipped as already ingested.
 	var sum *analyzer.IngestSummary
+	prior := 0
 	if len(c.ledgers) > 0 {
 		lopts := opts
 		lopts.Format = "ledger"
@@ -417,6 +425,21 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		return nil, err
 	}
 	clock.mark("ingest")
+	if sum == nil {
+		// no logs given: the rules run again over what the case holds
+		var n int
+		if err := cs.DB.QueryRowContext(ctx, `SELECT count(*) FROM sources`).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, usagef("the case %s holds no logs yet: give files or directories after the flags", c.casePath)
+		}
+		sum = &analyzer.IngestSummary{}
+		prior = n
+	}
+	if c.ingestOnly {
+		return &huntResult{ingest: sum, keys: set, elapsed: time.Since(start), ingestOnly: true}, nil
+	}
 	runs, err := cs.Analyze(ctx, ruleSet, c.settings)
 	if err != nil {
 		return nil, err
@@ -442,7 +465,7 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 	}
 	clock.mark("diagnose")
 	return &huntResult{ingest: sum, runs: runs, findings: findings, hidden: hidden, minLevel: c.minLevel,
-		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start)}, nil
+		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start), prior: prior}, nil
 }
 
 func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
@@ -473,7 +496,7 @@ func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {
 			read++
 		}
 	}
-	if read == 0 {
+	if read == 0 && res.prior == 0 {
 		if !c.quiet {
 			writeSummary(env.stderr, res, c.casePath)
 		}
@@ -520,4 +543,44 @@ func tableFields(runs []analyzer.RuleRun) []string {
 		return runs[0].Rule.Fields
 	}
 	return nil
+}
+
+const ingestHelp = `Usage: forgehunt ingest --case FILE --key EXPOSED.pem [flags] PATH...
+
+Add logs to a case without running the rules: a batch job can ingest an
+archive a share at a time, and 'forgehunt hunt --case FILE' (no paths) then
+runs the matching and every rule over everything the case holds. The same
+file content is never ingested twice (files are known by their sha256), and
+a file that could not be read to the end leaves the case as it was before it.
+Triage marks in the case are kept.
+
+Flags are hunt's (keys, input, case); see 'forgehunt hunt --help'.
+`
+
+func cmdIngest(ctx context.Context, env *env, args []string) (int, error) {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprint(env.stdout, ingestHelp)
+			return exitOK, nil
+		}
+	}
+	c, err := parseHunt(env, args)
+	if err != nil {
+		return exitError, err
+	}
+	if c.casePath == "" {
+		return exitError, usagef("ingest adds logs to a case: give --case FILE")
+	}
+	if len(c.paths) == 0 && len(c.ledgers) == 0 {
+		return exitError, usagef("no logs to ingest: give files or directories after the flags")
+	}
+	c.ingestOnly = true
+	res, err := hunt(ctx, env, c)
+	if err != nil {
+		return exitError, err
+	}
+	if !c.quiet {
+		writeSummary(env.stderr, res, c.casePath)
+	}
+	return exitOK, nil
 }

@@ -266,7 +266,11 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		names = append(names, fmt.Sprintf("%s %d", f, n))
 	}
 	sort.Strings(names)
-	fmt.Fprintf(w, "\nforgehunt: %d key(s); read %d file(s) (%s) in %s\n", len(res.keys), read, strings.Join(names, ", "), res.elapsed.Round(time.Millisecond))
+	if res.prior > 0 && read == 0 && skipped == 0 {
+		fmt.Fprintf(w, "\nforgehunt: %d key(s); ran the rules again over the %d file(s) the case holds, in %s\n", len(res.keys), res.prior, res.elapsed.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "\nforgehunt: %d key(s); read %d file(s) (%s) in %s\n", len(res.keys), read, strings.Join(names, ", "), res.elapsed.Round(time.Millisecond))
+	}
 	fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
 	if salvaged > 0 {
 		fmt.Fprintf(w, "  %d token(s) salvaged from %d of %d rejected line(s): hunted like any other, marked salvaged in the findings\n",
@@ -300,6 +304,10 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 			hint = fmt.Sprintf("forgehunt query --case %s 'SELECT * FROM rejects'", record.Escape(casePath))
 		}
 		fmt.Fprintf(w, "  %d record(s) could not be parsed; see them with: %s\n", rejects, hint)
+	}
+	if res.ingestOnly {
+		fmt.Fprintf(w, "  case %s; run the rules with: forgehunt hunt --case %s --key ...\n", record.Escape(casePath), record.Escape(casePath))
+		return
 	}
 	byLevel := map[string]int{}
 	for _, f := range res.findings {

@@ -23,6 +23,7 @@ key made that were never legitimately issued.
 
 Usage:
   forgehunt hunt --key EXPOSED.pem [flags] PATH...   ingest logs, verify, run rules, print findings
+  forgehunt ingest --case FILE --key K PATH...       add logs to a case (then: hunt --case FILE)
   forgehunt demo [--scenario NAME] [--dir DIR]       generate a sample incident and hunt it
   forgehunt tui [--case FILE]                        triage a saved case in the terminal
   forgehunt rules list|show|test|lint                the detection rules and their tests
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, rest := args[0], args[1:]
 	var err error
 	switch cmd {
+	case "ingest":
+		code, err = cmdIngest(ctx, env, rest)
 	case "hunt":
 		code, err = cmdHunt(ctx, env, rest)
 	case "demo":

@@ -27,6 +27,7 @@ Usage:
   forgehunt demo [--scenario NAME] [--dir DIR]       generate a sample incident and hunt it
   forgehunt tui [--case FILE]                        triage a saved case in the terminal
   forgehunt rules list|show|test|lint                the detection rules and their tests
+  forgehunt report --case FILE [--format html]       the case's report: keys, forgeries, blast radius, timeline
   forgehunt query --case FILE SQL                    read-only SQL over a saved case
   forgehunt formats                                  the log formats forgehunt reads
   forgehunt bench [--lines N]                        measure a hunt against DuckDB's own scan (developers)
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = cmdHunt(ctx, env, rest)
 	case "demo":
 		code, err = cmdDemo(ctx, env, rest)
+	case "report":
+		code, err = cmdReport(ctx, env, rest)
 	case "rules":
 		code, err = cmdRules(ctx, env, rest)
 	case "tui":

@@ -103,7 +103,7 @@ func (f csvFormat) Parse(ctx context.Context, in *record.Input, sink record.Sink
 	if i := bytes.IndexByte(head, '\n'); i >= 0 {
 		head = head[:i]
 	}
-	bounded := &boundedReader{r: br, limit: limit}
+	bounded := &record.CSVBound{R: br, Limit: limit}
 	cr := csv.NewReader(bounded)
 	cr.Comma = delimiter(head)
 	cr.FieldsPerRecord = -1
@@ -125,9 +125,9 @@ func (f csvFormat) Parse(ctx context.Context, in *record.Input, sink record.Sink
 		if err == io.EOF {
 			return nil
 		}
-		bounded.mark()
+		bounded.Mark()
 		var perr *csv.ParseError
-		if err != nil && !errors.Is(err, errRecordTooLong) && !errors.As(err, &perr) {
+		if err != nil && !errors.Is(err, record.ErrRecordTooLong) && !errors.As(err, &perr) {
 			return fmt.Errorf("read %s: %w", in.Name, err)
 		}
 		in.CountRecord()
@@ -135,16 +135,16 @@ func (f csvFormat) Parse(ctx context.Context, in *record.Input, sink record.Sink
 		switch {
 		case len(rec) > 0 && err == nil:
 			l, _ := cr.FieldPos(0)
-			line = int64(l) + bounded.lineAdjust
+			line = int64(l) + bounded.LineAdjust
 		case perr != nil:
-			line = int64(perr.StartLine) + bounded.lineAdjust
+			line = int64(perr.StartLine) + bounded.LineAdjust
 		}
 		pos := p.pos(max(line, 1))
 		excerpt := []byte(joinExcerpt(rec))
 		switch {
-		case errors.Is(err, errRecordTooLong):
+		case errors.Is(err, record.ErrRecordTooLong):
 			p.reject(pos, fmt.Sprintf("%s (limit %d bytes)", record.ReasonLineTooLong, limit), excerpt)
-			bounded.resync()
+			bounded.Resync()
 			continue
 		case err != nil:
 			p.reject(pos, "bad CSV: "+perr.Err.Error(), excerpt)
@@ -256,53 +256,4 @@ func joinExcerpt(rec []string) string {
 		}
 	}
 	return b.String()
-}
-
-var errRecordTooLong = errors.New("record too long")
-
-// boundedReader caps the bytes encoding/csv may pull for one row, which
-// it buffers whole: an unterminated quote would make it buffer the rest of
-// the file. Past limit bytes since the last mark, Read fails with
-// errRecordTooLong; resync then skips to the end of the current line.
-type boundedReader struct {
-	r     *bufio.Reader
-	limit int
-	used  int
-	last  byte
-	// lineAdjust corrects csv.Reader's line count after a resync.
-	lineAdjust int64
-}
-
-func (b *boundedReader) Read(p []byte) (int, error) {
-	if b.used >= b.limit {
-		return 0, errRecordTooLong
-	}
-	if len(p) > b.limit-b.used {
-		p = p[:b.limit-b.used]
-	}
-	n, err := b.r.Read(p)
-	b.used += n
-	if n > 0 {
-		b.last = p[n-1]
-	}
-	return n, err
-}
-
-func (b *boundedReader) mark() { b.used = 0 }
-
-// resync skips the rest of the cut-off line. csv.Reader counted that line
-// when it got the error; when the cut fell just after a newline it counted
-// a line that is not there.
-func (b *boundedReader) resync() {
-	b.used = 0
-	if b.last == '\n' {
-		b.lineAdjust--
-		return
-	}
-	for {
-		_, err := b.r.ReadSlice('\n')
-		if err != bufio.ErrBufferFull {
-			return
-		}
-	}
 }

@@ -34,7 +34,7 @@ func parseCSV(ctx context.Context, in *record.Input, format string, sink record.
 	if i := bytes.IndexByte(head, '\n'); i >= 0 {
 		head = head[:i]
 	}
-	bounded := &boundedReader{r: br, limit: limit}
+	bounded := &record.CSVBound{R: br, Limit: limit}
 	cr := csv.NewReader(bounded)
 	cr.Comma = delimiter(head)
 	cr.FieldsPerRecord = -1
@@ -56,9 +56,9 @@ func parseCSV(ctx context.Context, in *record.Input, format string, sink record.
 		if err == io.EOF {
 			return nil
 		}
-		bounded.mark()
+		bounded.Mark()
 		var perr *csv.ParseError
-		if err != nil && !errors.Is(err, errRecordTooLong) && !errors.As(err, &perr) {
+		if err != nil && !errors.Is(err, record.ErrRecordTooLong) && !errors.As(err, &perr) {
 			return fmt.Errorf("read ledger: %w", err)
 		}
 		in.CountRecord()
@@ -66,15 +66,15 @@ func parseCSV(ctx context.Context, in *record.Input, format string, sink record.
 		switch {
 		case len(rec) > 0:
 			l, _ := cr.FieldPos(0)
-			line = int64(l) + bounded.lineAdjust
+			line = int64(l) + bounded.LineAdjust
 		case perr != nil:
-			line = int64(perr.StartLine) + bounded.lineAdjust
+			line = int64(perr.StartLine) + bounded.LineAdjust
 		}
 		pos := record.Position{File: in.Name, Line: line, Format: format}
 		if err != nil {
-			if errors.Is(err, errRecordTooLong) {
+			if errors.Is(err, record.ErrRecordTooLong) {
 				sink.Reject(&record.Reject{Pos: pos, Reason: fmt.Sprintf("%s (limit %d bytes)", record.ReasonLineTooLong, limit), Excerpt: excerpt(rec)})
-				bounded.resync()
+				bounded.Resync()
 				continue
 			}
 			sink.Reject(&record.Reject{Pos: pos, Reason: "bad CSV: " + perr.Err.Error(), Excerpt: excerpt(rec)})
@@ -157,57 +157,6 @@ func excerpt(rec []string) string {
 		}
 	}
 	return b.String()
-}
-
-var errRecordTooLong = errors.New("record too long")
-
-// boundedReader caps the bytes that encoding/csv may pull for one record:
-// csv.Reader buffers a whole record, and one unterminated quote would make
-// it buffer the rest of the file. Once limit bytes have been read since the
-// last mark, Read fails with errRecordTooLong; resync then skips to the end
-// of the current line so that reading can go on.
-type boundedReader struct {
-	r     *bufio.Reader
-	limit int
-	used  int
-	last  byte // last byte handed out
-	// lineAdjust corrects csv.Reader's line count after a resync.
-	lineAdjust int64
-}
-
-func (b *boundedReader) Read(p []byte) (int, error) {
-	if b.used >= b.limit {
-		return 0, errRecordTooLong
-	}
-	if len(p) > b.limit-b.used {
-		p = p[:b.limit-b.used]
-	}
-	n, err := b.r.Read(p)
-	b.used += n
-	if n > 0 {
-		b.last = p[n-1]
-	}
-	return n, err
-}
-
-// mark starts the count for a new record.
-func (b *boundedReader) mark() { b.used = 0 }
-
-// resync skips the rest of the line that was cut off. csv.Reader counted
-// that line when it got the error; when the cut fell just after a newline
-// it counted a line that is not there.
-func (b *boundedReader) resync() {
-	b.used = 0
-	if b.last == '\n' {
-		b.lineAdjust--
-		return
-	}
-	for {
-		_, err := b.r.ReadSlice('\n')
-		if err != bufio.ErrBufferFull {
-			return
-		}
-	}
 }
 
 // delimiters are the separators ledgers are exported with: comma, and the

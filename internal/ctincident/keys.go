@@ -5,36 +5,27 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"math/rand/v2"
+
+	"github.com/forgehunt/forgehunt/internal/seeded"
 )
 
 // Since Go 1.26 ecdsa.GenerateKey and rsa.GenerateKey ignore the reader
 // they are given, so keys are built from the seeded stream by hand: a
 // private scalar for ECDSA, two primes for RSA, a seed for Ed25519.
 
-// keyStream is the byte stream of one key or key family, apart from the
-// scenario's own random stream so that adding a key changes nothing else.
+// keyStream is the byte stream of one key or key family (seeded.Stream).
 func keyStream(seed int64, label string) *rand.ChaCha8 {
-	return rand.NewChaCha8(sha256.Sum256(fmt.Appendf(nil, "forgehunt ctincident %d %s", seed, label)))
+	return seeded.Stream("ctincident", seed, label)
 }
 
-// deriveECDSA reads private scalars from r until one is valid for curve.
+// deriveECDSA reads a key for curve from r.
 func deriveECDSA(curve elliptic.Curve, r io.Reader) (*ecdsa.PrivateKey, error) {
-	scalar := make([]byte, (curve.Params().BitSize+7)/8)
-	for range 64 {
-		if _, err := io.ReadFull(r, scalar); err != nil {
-			return nil, err
-		}
-		if k, err := ecdsa.ParseRawPrivateKey(curve, scalar); err == nil {
-			return k, nil
-		}
-	}
-	return nil, errors.New("ctincident: no valid ECDSA scalar in the stream")
+	return seeded.ECDSA(curve, r)
 }
 
 // deriveRSA builds a bits-long RSA key with e = 65537 from primes read from r.

@@ -2,10 +2,14 @@ package idincident
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/forgehunt/forgehunt/internal/seeded"
+	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
 // The estate.
@@ -99,15 +103,15 @@ type scenario struct {
 }
 
 func plan(cfg Config) (*scenario, error) {
-	sc := &scenario{cfg: cfg, r: rand.New(rand.NewChaCha8(seedBytes(cfg.Seed, "scenario")))}
+	sc := &scenario{cfg: cfg, r: rand.New(seeded.Stream("idincident", cfg.Seed, "scenario"))}
 	var err error
-	if sc.k8sKey, err = deriveECDSA(keyStream(cfg.Seed, "k8s")); err != nil {
+	if sc.k8sKey, err = seeded.ECDSA(elliptic.P256(), seeded.Stream("idincident", cfg.Seed, "k8s")); err != nil {
 		return nil, err
 	}
-	if sc.adfsKey, err = deriveECDSA(keyStream(cfg.Seed, "adfs")); err != nil {
+	if sc.adfsKey, err = seeded.ECDSA(elliptic.P256(), seeded.Stream("idincident", cfg.Seed, "adfs")); err != nil {
 		return nil, err
 	}
-	if sc.okta, err = deriveECDSA(keyStream(cfg.Seed, "okta")); err != nil {
+	if sc.okta, err = seeded.ECDSA(elliptic.P256(), seeded.Stream("idincident", cfg.Seed, "okta")); err != nil {
 		return nil, err
 	}
 	start := cfg.Start
@@ -383,7 +387,7 @@ func (sc *scenario) planOkta(start, end, exposed time.Time) {
 			sc.gateway = append(sc.gateway, gatewayHit{token: tok, user: login, ip: attackerIP, path: "/v1/orders/export", status: 200,
 				at: iat.Add(time.Duration(h*4+1) * time.Minute)})
 		}
-		sc.truth.Forged = append(sc.truth.Forged, Forged{Key: artifactKey(tok), Platform: PlatformOkta, Subject: login, Uses: 3,
+		sc.truth.Forged = append(sc.truth.Forged, Forged{Key: record.ArtifactKey(tok), Platform: PlatformOkta, Subject: login, Uses: 3,
 			First: iat.Add(time.Minute)})
 	}
 	slices.SortStableFunc(sc.oktaEvents, func(a, b OktaEvent) int { return a.At.Compare(b.At) })

@@ -3,10 +3,12 @@ package idincident
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/forgehunt/forgehunt/internal/seeded"
 )
 
 func (sc *scenario) write(w *fileWriter) error {
-	for rel, k := range map[string][]byte{K8sKeyFile: publicPEM(sc.k8sKey), ADFSKeyFile: publicPEM(sc.adfsKey), OktaKeyFile: publicPEM(sc.okta)} {
+	for rel, k := range map[string][]byte{K8sKeyFile: seeded.PublicPEM(sc.k8sKey), ADFSKeyFile: seeded.PublicPEM(sc.adfsKey), OktaKeyFile: seeded.PublicPEM(sc.okta)} {
 		if _, err := w.buf(rel).Write(k); err != nil {
 			return err
 		}

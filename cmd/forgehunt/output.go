@@ -44,10 +44,7 @@ func writeFindings(w io.Writer, format string, fs []analyzer.Finding, color bool
 		if fs == nil {
 			fs = []analyzer.Finding{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(fs)
+		return writeJSON(w, fs)
 	default:
 		return writeTable(w, fs, color, fields)
 	}

@@ -135,11 +135,16 @@ func loadReport(ctx context.Context, cs *analyzer.Case) (*report, error) {
 			r.byKind[f.Kind]++
 		}
 	}
-	forged := `SELECT artifact_key FROM findings WHERE level IN ` + forgedLevels
-	rows, err = cs.DB.QueryContext(ctx, `SELECT coalesce(observer, src_file), coalesce(principal, ''), count(DISTINCT artifact_key), count(*),
-		min(observed_at), max(observed_at)
-		FROM sightings WHERE outcome = 'accepted' AND observed_at IS NOT NULL AND artifact_key IN (`+forged+`)
-		GROUP BY ALL ORDER BY 4 DESC, 1, 2 LIMIT 200`)
+	// the forged artifacts' keys, and every accepted, timed sighting with
+	// whether it was of one
+	uses := `WITH forged AS (SELECT DISTINCT artifact_key FROM findings WHERE level IN ` + forgedLevels + `),
+		uses AS (SELECT coalesce(s.observer, s.src_file) AS observer, coalesce(s.principal, '') AS principal, s.artifact_key,
+		                s.observed_at, f.artifact_key IS NOT NULL AS forged
+		         FROM sightings s LEFT JOIN forged f USING (artifact_key)
+		         WHERE s.outcome = 'accepted' AND s.observed_at IS NOT NULL)`
+	rows, err = cs.DB.QueryContext(ctx, uses+`
+		SELECT observer, principal, count(DISTINCT artifact_key), count(*), min(observed_at), max(observed_at)
+		FROM uses WHERE forged GROUP BY ALL ORDER BY 4 DESC, 1, 2 LIMIT 200`)
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +157,9 @@ func loadReport(ctx context.Context, cs *analyzer.Case) (*report, error) {
 		r.radius = append(r.radius, x)
 	}
 	rows.Close()
-	rows, err = cs.DB.QueryContext(ctx, `SELECT coalesce(observer, src_file), date_trunc('hour', observed_at),
-		count(*) FILTER (WHERE artifact_key IN (`+forged+`)), count(*) FILTER (WHERE artifact_key NOT IN (`+forged+`))
-		FROM sightings WHERE outcome = 'accepted' AND observed_at IS NOT NULL
-		  AND coalesce(observer, src_file) IN (SELECT coalesce(observer, src_file) FROM sightings WHERE artifact_key IN (`+forged+`))
+	rows, err = cs.DB.QueryContext(ctx, uses+`
+		SELECT observer, date_trunc('hour', observed_at), count(*) FILTER (WHERE forged), count(*) FILTER (WHERE NOT forged)
+		FROM uses WHERE observer IN (SELECT coalesce(observer, src_file) FROM sightings JOIN forged USING (artifact_key))
 		GROUP BY ALL ORDER BY 1, 2`)
 	if err != nil {
 		return nil, err

@@ -51,6 +51,13 @@ var migrations = []string{
 	 ALTER TABLE artifacts ADD COLUMN link_key VARCHAR;
 	 ALTER TABLE findings ADD COLUMN names VARCHAR[];
 	 ALTER TABLE keys ADD COLUMN subject_dn VARCHAR`,
+	// 6: relations between ids that logs state (a service provider's
+	// AuthnRequest and the request id it passed to the IdP), which matching
+	// follows from an artifact to its issuance
+	`CREATE TABLE links (relation VARCHAR, from_kind VARCHAR, from_id VARCHAR, to_kind VARCHAR, to_id VARCHAR,
+	     observed_at TIMESTAMP, observer VARCHAR, principal VARCHAR, attrs VARCHAR, src_file VARCHAR, src_line BIGINT,
+	     src_format VARCHAR);
+	 ALTER TABLE sources ADD COLUMN links BIGINT`,
 }
 
 // SchemaVersion is the version of the case schema this forgehunt writes.

@@ -49,13 +49,14 @@ type SourceResult struct {
 	Sightings   int64
 	Issuances   int64
 	Rejects     int64
+	Links       int64 // relations between ids (a service provider's AuthnRequest and its IdP request id)
 	// Salvaged counts the sightings salvaged from rejected records (a
 	// token in a line with a NUL byte, in a duplicated key); they are not
 	// in Sightings, since their records are counted in Rejects.
 	// SalvagedLines is how many rejected records gave at least one.
 	Salvaged, SalvagedLines int64
 	// RecordsRead is what the reader counted, independently of the format;
-	// it must equal Sightings + Issuances + Rejects + Ignored.
+	// it must equal Sightings + Issuances + Rejects + Links + Ignored.
 	RecordsRead int64
 	// Ignored counts records that carry nothing to hunt (a line without a
 	// token, a Keycloak event that issues nothing), by reason in
@@ -84,7 +85,7 @@ type SourceResult struct {
 }
 
 // Records is rows plus rejects.
-func (r SourceResult) Records() int64 { return r.Sightings + r.Issuances + r.Rejects }
+func (r SourceResult) Records() int64 { return r.Sightings + r.Issuances + r.Links + r.Rejects }
 
 // IngestSummary sums an ingest.
 type IngestSummary struct {
@@ -408,7 +409,7 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-	res.Sightings, res.Issuances, res.Rejects = counts.Sightings, counts.Issuances, counts.Rejects
+	res.Sightings, res.Issuances, res.Rejects, res.Links = counts.Sightings, counts.Issuances, counts.Rejects, counts.Links
 	res.Salvaged, res.SalvagedLines = counts.Salvaged, counts.SalvagedLines
 	res.Ignored, res.IgnoredReasons, res.RecordsRead = counts.Ignored, counts.IgnoredReasons, stats.Records
 	if accounted := counts.Accounted(); accounted != stats.Records {
@@ -527,11 +528,11 @@ func (c *Case) recordSource(ctx context.Context, ld *loader, r *SourceResult, st
 	}
 	q := `INSERT INTO sources (path, size, sha256, format, compression, records, sightings, issuances, rejects,
 		first_time, last_time, status, error, ingested_at, records_read, ignored, ignored_reasons, sequence_gaps, envelope,
-		salvaged, salvaged_lines)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?)`
+		salvaged, salvaged_lines, links)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{r.Path, r.Size, r.SHA256, nullStr(r.Format), nullStr(r.Compression), r.Records(),
 		r.Sightings, r.Issuances, r.Rejects, nullTime(r.First), nullTime(r.Last), status, errText,
-		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps, nullStr(r.Envelope), r.Salvaged, r.SalvagedLines}
+		r.RecordsRead, r.Ignored, string(reasons), r.SequenceGaps, nullStr(r.Envelope), r.Salvaged, r.SalvagedLines, r.Links}
 	if ld != nil {
 		return ld.exec(ctx, q, args...)
 	}

@@ -7,9 +7,9 @@ import (
 	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/idkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/jwtkind"
+	"github.com/forgehunt/forgehunt/analyzer/kinds/samlkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/sigkind"
 	"github.com/forgehunt/forgehunt/analyzer/kinds/x509kind"
-	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
 // Kinds is the ordered registry of the artifact kinds the analyzer
@@ -19,9 +19,10 @@ var Kinds = []kinds.Kind{
 	jwtkind.Kind{},
 	x509kind.Kind{},
 	sigkind.Kind{},
-	// id-only credentials of platform logs (a SAML sign-in is known by
-	// the AD FS activity id until assertions themselves are read)
-	idkind.New(record.KindSAML, "activity id"),
+	// SAML assertions, and the federated sign-ins Entra ID logs by the
+	// AD FS activity id
+	samlkind.Kind{},
+	// id-only credentials of platform logs
 	idkind.New(idkind.OktaSession, "session id"),
 	idkind.NewSession(idkind.AWSSession, "access key id"),
 }

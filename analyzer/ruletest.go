@@ -24,6 +24,7 @@ func (r TestResult) Passed() bool { return r.Err == nil }
 // fillable are the tables a rule test may fill.
 var fillable = map[string]bool{
 	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true, "sequence_gaps": true, "sequence_runs": true,
+	"links": true,
 	"policy_key_scope": true, "policy_networks": true, "policy_cert_names": true, "policy_federation_servers": true, // become the run's Policy
 }
 
@@ -125,7 +126,7 @@ func RuleTestCase(ctx context.Context, r *rules.Rule, t rules.Test, st Settings)
 	}
 	for _, table := range tables {
 		if !fillable[table] {
-			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, sequence_gaps, sequence_runs, policy_key_scope, policy_networks, policy_cert_names, policy_federation_servers)", t.Name, table))
+			return fail(fmt.Errorf("test %q: table %q cannot be filled (use keys, artifacts, sightings, issuances, sources, rejects, sequence_gaps, sequence_runs, links, policy_key_scope, policy_networks, policy_cert_names, policy_federation_servers)", t.Name, table))
 		}
 		if strings.HasPrefix(table, "policy_") {
 			continue

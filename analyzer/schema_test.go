@@ -167,6 +167,8 @@ func TestMigrationAudienceClient(t *testing.T) {
 		ALTER TABLE artifacts DROP COLUMN link_key;
 		ALTER TABLE findings DROP COLUMN names;
 		ALTER TABLE keys DROP COLUMN subject_dn;
+		DROP TABLE links;
+		ALTER TABLE sources DROP COLUMN links;
 		UPDATE meta SET value = '3' WHERE name = 'schema_version'`); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,12 @@ var (
 	RejectsSchema = arrow.NewSchema([]arrow.Field{
 		str("src_file"), i64("src_line"), str("src_format"), str("reason"), str("excerpt"),
 	}, nil)
+
+	// LinksSchema: schema version 6.
+	LinksSchema = arrow.NewSchema([]arrow.Field{
+		str("relation"), str("from_kind"), str("from_id"), str("to_kind"), str("to_id"), ts("observed_at"),
+		str("observer"), str("principal"), str("attrs"), str("src_file"), i64("src_line"), str("src_format"),
+	}, nil)
 )
 
 func str(name string) arrow.Field {
@@ -73,11 +79,12 @@ const (
 	TableSightings Table = "sightings"
 	TableIssuances Table = "issuances"
 	TableRejects   Table = "rejects"
+	TableLinks     Table = "links"
 )
 
 // Counts are the records a Batcher received.
 type Counts struct {
-	Sightings, Issuances, Rejects int64
+	Sightings, Issuances, Rejects, Links int64
 	// Salvaged counts the sightings salvaged from rejected records (see
 	// record.SalvageSink); they are not in Sightings, since their records
 	// are counted in Rejects. SalvagedLines is how many rejected records
@@ -98,6 +105,7 @@ func (c *Counts) Merge(o Counts) {
 	c.Sightings += o.Sightings
 	c.Issuances += o.Issuances
 	c.Rejects += o.Rejects
+	c.Links += o.Links
 	c.Salvaged += o.Salvaged
 	c.SalvagedLines += o.SalvagedLines
 	c.Ignored += o.Ignored
@@ -122,7 +130,7 @@ func (c *Counts) Merge(o Counts) {
 
 // Accounted is rows plus rejects plus ignored: the records the sink was told
 // about, which must equal the records read.
-func (c Counts) Accounted() int64 { return c.Sightings + c.Issuances + c.Rejects + c.Ignored }
+func (c Counts) Accounted() int64 { return c.Sightings + c.Issuances + c.Rejects + c.Links + c.Ignored }
 
 // maxIgnoreReasons bounds the distinct reasons a Batcher keeps; reasons are
 // constants of the formats, so more than this is a format bug, not input.
@@ -146,11 +154,11 @@ type Batcher struct {
 	NewArtifact func(key string, s *record.Sighting)
 	BatchRows   int
 
-	sightings, issuances, rejects *array.RecordBuilder
-	nS, nI, nR                    int
-	counts                        Counts
-	err                           error
-	lastSalvaged                  record.Position // the record of the last salvaged sighting
+	sightings, issuances, rejects, links *array.RecordBuilder
+	nS, nI, nR, nL                       int
+	counts                               Counts
+	err                                  error
+	lastSalvaged                         record.Position // the record of the last salvaged sighting
 	// keys caches ArtifactKey of the raw artifacts met (a token repeated on
 	// many lines is hashed once); keyBytes is what it holds.
 	keys     map[string]string
@@ -188,6 +196,7 @@ func NewBatcher(flush func(Table, arrow.RecordBatch) error) *Batcher {
 		sightings: array.NewRecordBuilder(mem, SightingsSchema),
 		issuances: array.NewRecordBuilder(mem, IssuancesSchema),
 		rejects:   array.NewRecordBuilder(mem, RejectsSchema),
+		links:     array.NewRecordBuilder(mem, LinksSchema),
 	}
 }
 
@@ -304,6 +313,30 @@ func (b *Batcher) Issuance(is *record.Issuance) {
 	}
 }
 
+// Link implements record.LinkSink. Ids are escaped as issuances' are, so
+// that both sides of a join compare equal.
+func (b *Batcher) Link(l *record.Link) {
+	f := b.links.Fields()
+	putStr(f[0], l.Relation)
+	putStr(f[1], l.FromKind)
+	putStr(f[2], record.Escape(l.FromID))
+	putStr(f[3], l.ToKind)
+	putStr(f[4], record.Escape(l.ToID))
+	putTime(f[5], l.At)
+	putStr(f[6], record.Escape(l.Observer))
+	putStr(f[7], record.Escape(l.Principal))
+	putStr(f[8], l.Attrs)
+	putStr(f[9], l.Pos.File)
+	f[10].(*array.Int64Builder).Append(l.Pos.Line)
+	putStr(f[11], l.Pos.Format)
+	b.counts.Links++
+	b.counts.LastLine = max(b.counts.LastLine, l.Pos.Line)
+	b.seen(l.At)
+	if b.nL++; b.nL >= b.BatchRows {
+		b.flush(TableLinks)
+	}
+}
+
 // Ignore implements record.Sink: it counts the record by reason and stores
 // nothing.
 func (b *Batcher) Ignore(pos record.Position, reason string) {
@@ -342,6 +375,8 @@ func (b *Batcher) flush(t Table) {
 		rb, b.nS = b.sightings, 0
 	case TableIssuances:
 		rb, b.nI = b.issuances, 0
+	case TableLinks:
+		rb, b.nL = b.links, 0
 	default:
 		rb, b.nR = b.rejects, 0
 	}
@@ -391,9 +426,11 @@ func (b *Batcher) Close() error {
 	b.flush(TableSightings)
 	b.flush(TableIssuances)
 	b.flush(TableRejects)
+	b.flush(TableLinks)
 	b.sightings.Release()
 	b.issuances.Release()
 	b.rejects.Release()
+	b.links.Release()
 	return b.err
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/nginx"
 	"github.com/forgehunt/forgehunt/parsers/okta"
 	"github.com/forgehunt/forgehunt/parsers/record"
+	"github.com/forgehunt/forgehunt/parsers/samlsp"
 	"github.com/forgehunt/forgehunt/parsers/sigstore"
 	"github.com/forgehunt/forgehunt/parsers/slsa"
 	"github.com/forgehunt/forgehunt/parsers/stepca"
@@ -55,6 +56,7 @@ var Formats = []record.Format{
 	adfs.Format,
 	adfs.XML,
 	adfs.CSV,
+	samlsp.Format,
 	envoy.Format,
 	envoytext.Format,
 	nginx.Format,

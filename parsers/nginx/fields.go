@@ -33,6 +33,7 @@ type fields struct {
 	status   []byte
 	agent    []byte
 	observer []byte // the upstream or virtual host the line names
+	body     []byte // $request_body; nil when the format does not log it
 	token    string // the bearer JWT, "" when none
 	tokenWhy string // why the credential is rejected, "" when it is not
 	attrs    []attr
@@ -101,6 +102,47 @@ func (f *fields) credential(value string) (found bool) {
 		f.tokenWhy = why
 	}
 	return false
+}
+
+// saml finds a SAML response in the line: posted in the logged request
+// body, or in the request target's query (the HTTP-Redirect binding). It
+// returns the message's XML and the attrs that say where it was; why is
+// the reason a SAMLResponse found does not decode; notLogged is set for a
+// POST whose body the format logs but nginx did not buffer ("-").
+func (f *fields) saml() (xml []byte, binding, where, why string, notLogged bool) {
+	body := f.text(f.body)
+	if body != "" {
+		if _, v, ok := record.SAMLParam(body); ok {
+			xml, binding, err := record.DecodeSAMLMessage(v)
+			if err != nil {
+				return nil, "", "", "SAMLResponse in the request body: " + err.Error(), false
+			}
+			return xml, binding, "request body", "", false
+		}
+	}
+	var target string
+	if f.request != nil {
+		req := f.text(f.request)
+		if _, rest, ok := strings.Cut(req, " "); ok {
+			target, _, _ = strings.Cut(rest, " ")
+		}
+	} else {
+		target = f.text(f.target)
+	}
+	if _, q, ok := strings.Cut(target, "?"); ok {
+		if _, v, ok := record.SAMLParam(q); ok {
+			xml, binding, err := record.DecodeSAMLMessage(v)
+			if err != nil {
+				return nil, "", "", "SAMLResponse in the query: " + err.Error(), false
+			}
+			return xml, binding, "query", "", false
+		}
+	}
+	method := f.text(f.method)
+	if method == "" && f.request != nil {
+		method, _, _ = strings.Cut(f.text(f.request), " ")
+	}
+	return nil, "", "", "", f.body != nil && body == "" && method == "POST"
 }
 
 // fill sets on s what f holds: the time, client, observer (defaultObserver

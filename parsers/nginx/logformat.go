@@ -52,6 +52,7 @@ const (
 	roleStatus
 	roleAgent
 	roleObserver
+	roleBody // $request_body: a SAML response posted to an ACS
 	numRoles
 )
 
@@ -87,6 +88,9 @@ var variables = map[string]varInfo{
 	"server_protocol":           {role: roleProtocol, shape: shapeWord},
 	"status":                    {role: roleStatus, shape: shapeDigits, attr: "status"},
 	"http_user_agent":           {role: roleAgent},
+	// The request body nginx buffered ("-" when it did not): a form posted
+	// to a SAML assertion consumer service carries the SAMLResponse.
+	"request_body": {role: roleBody},
 	// The observer: the ingress-nginx upstream ("namespace-service-port")
 	// names the service, else the virtual host.
 	"proxy_upstream_name": {role: roleObserver, shape: shapeWord, attr: "upstream"},
@@ -154,7 +158,7 @@ const maxVariables = 256
 
 // ErrNoCredential is the compile error of a log_format that logs no
 // variable that may carry the token.
-var ErrNoCredential = errors.New(`no variable that carries the token: log "$http_authorization" (or the $http_ header that holds the JWT) in the log_format`)
+var ErrNoCredential = errors.New(`no variable that carries the token: log "$http_authorization" (or the $http_ header that holds the JWT), or "$request_body" for SAML responses, in the log_format`)
 
 // CompileFormat compiles an nginx log_format string: the quoted parts of the
 // directive joined, as nginx joins them, optionally after the directive's
@@ -260,7 +264,7 @@ func CompileFormat(format string) (*LogFormat, error) {
 	}
 	slices.SortStableFunc(lf.observers, func(a, b int) int { return lf.items[a].rank - lf.items[b].rank })
 	lf.credentials = append(authorization, lf.credentials...)
-	if len(lf.credentials) == 0 {
+	if len(lf.credentials) == 0 && lf.roles[roleBody] < 0 {
 		return nil, ErrNoCredential
 	}
 	return lf, nil
@@ -508,7 +512,7 @@ func (lf *LogFormat) fields(vals [][]byte, f *fields) {
 	}
 	f.addr, f.xff, f.user = get(roleAddr), get(roleXFF), get(roleUser)
 	f.request, f.method, f.target, f.protocol = get(roleRequest), get(roleMethod), get(roleTarget), get(roleProtocol)
-	f.status, f.agent = get(roleStatus), get(roleAgent)
+	f.status, f.agent, f.body = get(roleStatus), get(roleAgent), get(roleBody)
 	for _, i := range lf.observers {
 		if v := vals[i]; namesService(v) {
 			if lf.items[i].name != "proxy_upstream_name" {

@@ -211,7 +211,27 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 		if f.token == "" {
-			sink.Ignore(pos, record.IgnoreNoToken)
+			xml, binding, where, why, notLogged := f.saml()
+			switch {
+			case why != "":
+				reject(why)
+			case xml != nil:
+				s = record.Sighting{Kind: record.KindSAML, Raw: string(xml), Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
+				f.attrs = append(f.attrs, attr{key: "saml_binding", str: binding, kind: attrString},
+					attr{key: "saml_captured", str: where, kind: attrString})
+				if err := f.fill(&s, &in.Options, observer, &attrs); err != nil {
+					reject(err.Error())
+					return
+				}
+				if f.timeName == "" {
+					s.ObservedAt = in.LineTime()
+				}
+				sink.Sighting(&s)
+			case notLogged:
+				sink.Ignore(pos, IgnoreBodyNotLogged)
+			default:
+				sink.Ignore(pos, record.IgnoreNoToken)
+			}
 			return
 		}
 		s = record.Sighting{Kind: record.KindJWT, Raw: f.token, RawKey: f.tokenKey, RawKeySeen: f.tokenSeen,
@@ -226,6 +246,11 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 		sink.Sighting(&s)
 	})
 }
+
+// IgnoreBodyNotLogged is the ignore reason of a POST whose body the
+// log_format logs ($request_body) but nginx did not buffer, so logged "-":
+// a SAML response it carried cannot be seen, and such lines are counted.
+const IgnoreBodyNotLogged = "POST body not logged (request_body -)"
 
 // SalvageFields implements record.Salvager. It reads line, a sanitized copy
 // of a line Parse rejected, as Parse does (the compiled Options.NginxFormat

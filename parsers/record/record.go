@@ -116,6 +116,59 @@ type Issuance struct {
 	Pos       Position
 }
 
+// Link relations.
+const (
+	// LinkSAMLRequest: a service provider sent an AuthnRequest (FromID, kind
+	// KindSAMLRequest) and passed the IdP the request id ToID (kind
+	// KindSAML: what AD FS adopts as the activity id it logs its issuance
+	// under).
+	LinkSAMLRequest = "saml-authn-request"
+)
+
+// KindSAMLRequest is the kind of a SAML AuthnRequest's id in links: a
+// request is not an artifact, only a step of the join from an assertion to
+// its issuance.
+const KindSAMLRequest = "saml-request"
+
+// Link is a relation a log states between two ids: a service provider's
+// AuthnRequest and the request id it passed to the IdP, an assertion and
+// the request it answered. Matching and rules follow links; they are never
+// artifacts themselves.
+type Link struct {
+	Relation         string // Link* constants
+	FromKind, FromID string
+	ToKind, ToID     string
+	At               time.Time // zero when not logged
+	Observer         string    // the service that logged it
+	Principal        string
+	Attrs            string // JSON object, or ""
+	Pos              Position
+}
+
+// LinkSink is implemented by sinks that keep links (the analyzer's); a
+// format emits links through EmitLink.
+type LinkSink interface {
+	Link(*Link)
+}
+
+// IgnoreLinkNotKept is the ignore reason of a link given to a sink that
+// keeps none.
+const IgnoreLinkNotKept = "link (not kept by this sink)"
+
+// EmitLink gives l to sink: as a row when the sink keeps links, else as an
+// ignored record, so that the record still ends in exactly one Sink call.
+func EmitLink(sink Sink, l *Link) {
+	if ls, ok := sink.(LinkSink); ok {
+		ls.Link(l)
+		return
+	}
+	if ss, ok := sink.(*salvageSink); ok {
+		EmitLink(ss.Sink, l)
+		return
+	}
+	sink.Ignore(l.Pos, IgnoreLinkNotKept)
+}
+
 // Reject is an input record that could not be parsed.
 type Reject struct {
 	Pos     Position

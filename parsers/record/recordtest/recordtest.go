@@ -25,6 +25,7 @@ type Collector struct {
 	Sightings []record.Sighting
 	Issuances []record.Issuance
 	Rejects   []record.Reject
+	Links     []record.Link
 	Ignores   []Ignored
 	// Stats is what the reader counted (filled by Parse).
 	Stats record.Stats
@@ -53,12 +54,17 @@ func (c *Collector) Sighting(s *record.Sighting) {
 }
 func (c *Collector) Issuance(i *record.Issuance) { c.Issuances = append(c.Issuances, *i) }
 func (c *Collector) Reject(r *record.Reject)     { c.Rejects = append(c.Rejects, *r) }
+
+// Link implements record.LinkSink.
+func (c *Collector) Link(l *record.Link) { c.Links = append(c.Links, *l) }
 func (c *Collector) Ignore(pos record.Position, reason string) {
 	c.Ignores = append(c.Ignores, Ignored{pos, reason})
 }
 
 // Count is the number of records received (rows and rejects; not ignores).
-func (c *Collector) Count() int { return len(c.Sightings) + len(c.Issuances) + len(c.Rejects) }
+func (c *Collector) Count() int {
+	return len(c.Sightings) + len(c.Issuances) + len(c.Rejects) + len(c.Links)
+}
 
 // Accounted is the number of Sink calls: rows, rejects and ignores. For a
 // correct format it equals Stats.Records.
@@ -135,6 +141,7 @@ func Render(c *Collector, parseErr error) []byte {
 		Sightings   []record.Sighting `json:",omitempty"`
 		Issuances   []record.Issuance `json:",omitempty"`
 		Rejects     []record.Reject   `json:",omitempty"`
+		Links       []record.Link     `json:",omitempty"`
 		Ignored     []ignored         `json:",omitempty"`
 		// The holes in the log's own numbering, for formats that track it.
 		SeqGaps        []record.SeqGap `json:",omitempty"`
@@ -142,7 +149,7 @@ func Render(c *Collector, parseErr error) []byte {
 		SeqRuns        []record.SeqRun `json:",omitempty"`
 		Err            string          `json:",omitempty"`
 	}
-	o := out{RecordsRead: c.Stats.Records, Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects,
+	o := out{RecordsRead: c.Stats.Records, Sightings: c.Sightings, Issuances: c.Issuances, Rejects: c.Rejects, Links: c.Links,
 		SeqGaps: c.Stats.SeqGaps, SeqGapsDropped: c.Stats.SeqGapsDropped, SeqRuns: c.Stats.SeqRuns}
 	for _, ig := range c.Ignores {
 		o.Ignored = append(o.Ignored, ignored{ig.Pos.Line, ig.Reason})
@@ -232,6 +239,9 @@ func CheckInvariants(t *testing.T, f record.Format, data []byte) {
 	for _, r := range c.Rejects {
 		once("reject", r.Pos)
 	}
+	for _, l := range c.Links {
+		once("link", l.Pos)
+	}
 	for _, ig := range c.Ignores {
 		once("ignore", ig.Pos)
 	}
@@ -245,6 +255,12 @@ func CheckRecords(t *testing.T, c *Collector, file, format string, maxLine int64
 	check := func(kind string, p record.Position) {
 		if p.File != file || p.Format != format || p.Line < 1 || p.Line > maxLine {
 			t.Fatalf("%s with bad position %+v (input has %d lines)", kind, p, maxLine)
+		}
+	}
+	for _, l := range c.Links {
+		check("link", l.Pos)
+		if l.Relation == "" || l.FromID == "" {
+			t.Fatalf("link without its ids at %v", l.Pos)
 		}
 	}
 	for _, s := range c.Sightings {

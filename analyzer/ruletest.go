@@ -24,7 +24,7 @@ func (r TestResult) Passed() bool { return r.Err == nil }
 // fillable are the tables a rule test may fill.
 var fillable = map[string]bool{
 	"keys": true, "artifacts": true, "sightings": true, "issuances": true, "sources": true, "rejects": true, "sequence_gaps": true, "sequence_runs": true,
-	"links": true,
+	"links":            true,
 	"policy_key_scope": true, "policy_networks": true, "policy_cert_names": true, "policy_federation_servers": true, // become the run's Policy
 }
 

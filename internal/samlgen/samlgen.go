@@ -44,15 +44,15 @@ const (
 
 // Assertion is what an assertion says.
 type Assertion struct {
-	ID, Issuer, NameID string
-	Audience, Recipient       string
-	InResponseTo              string
-	IssueInstant              time.Time
-	NotBefore, NotOnOrAfter   time.Time
-	AuthnInstant              time.Time
-	SessionIndex              string
-	AuthnContext              string
-	Attributes                [][2]string // name, value
+	ID, Issuer, NameID      string
+	Audience, Recipient     string
+	InResponseTo            string
+	IssueInstant            time.Time
+	NotBefore, NotOnOrAfter time.Time
+	AuthnInstant            time.Time
+	SessionIndex            string
+	AuthnContext            string
+	Attributes              [][2]string // name, value
 }
 
 // Response wraps assertions.

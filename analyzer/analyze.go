@@ -40,6 +40,9 @@ type Settings struct {
 	// live an hour by default): an issuance log that begins later than
 	// that before the first use may not hold it. Default 1h.
 	IDLifetime time.Duration
+	// SAMLLifetime is the longest lifetime the IdP gives a SAML token
+	// (AD FS's relying party trusts default to 60 minutes). Default 1h.
+	SAMLLifetime time.Duration
 }
 
 // DefaultSettings are used for zero fields.
@@ -53,6 +56,7 @@ var DefaultSettings = Settings{
 	ReplayNetworks:   3,
 	MaxCertValidity:  398 * 24 * time.Hour,
 	IDLifetime:       time.Hour,
+	SAMLLifetime:     time.Hour,
 }
 
 func (s Settings) withDefaults() Settings {
@@ -83,6 +87,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxCertValidity > 0 {
 		d.MaxCertValidity = s.MaxCertValidity
+	}
+	if s.SAMLLifetime > 0 {
+		d.SAMLLifetime = s.SAMLLifetime
 	}
 	d.Policy = s.Policy
 	return d
@@ -234,10 +241,10 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 		?::DOUBLE AS match_tolerance_s, ?::DOUBLE AS id_time_tolerance_s,
 		?::DOUBLE AS ledger_gap_s, ?::DOUBLE AS max_lifetime_s, ?::DOUBLE AS gap_expected,
 		?::DOUBLE AS replay_window_s, ?::INTEGER AS replay_networks, ?::DOUBLE AS max_cert_validity_s,
-		?::DOUBLE AS id_lifetime_s`,
+		?::DOUBLE AS id_lifetime_s, ?::DOUBLE AS saml_lifetime_s`,
 		st.MatchTolerance.Seconds(), st.IDTimeTolerance.Seconds(), st.LedgerGap.Seconds(), st.MaxTokenLifetime.Seconds(),
 		st.GapExpected, st.ReplayWindow.Seconds(), st.ReplayNetworks, st.MaxCertValidity.Seconds(),
-		st.IDLifetime.Seconds()); err != nil {
+		st.IDLifetime.Seconds(), st.SAMLLifetime.Seconds()); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	conn, err := c.DB.Conn(ctx)

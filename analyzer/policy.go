@@ -29,6 +29,7 @@ import (
 //	max_cert_validity: 9552h  # longest certificate validity a CA may issue (398 days)
 //	id_lifetime: 1h           # how long before its first use a credential known only
 //	                          # by id (a platform log's) may have been issued
+//	saml_token_lifetime: 1h   # longest lifetime the IdP gives a SAML token (AD FS: 60 min)
 //	keys:                     # what each key legitimately signs for
 //	  - kid: acme-2025        # or fp: <sha256 hex of the SPKI>
 //	    issuers: [https://idp.acme.example/realms/acme]
@@ -51,6 +52,7 @@ type Policy struct {
 	ReplayNetworks   int             `yaml:"replay_networks"`
 	MaxCertValidity  Duration        `yaml:"max_cert_validity"`
 	IDLifetime       Duration        `yaml:"id_lifetime"`
+	SAMLLifetime     Duration        `yaml:"saml_token_lifetime"`
 	Keys             []KeyScope      `yaml:"keys"`
 	Principals       []PrincipalNets `yaml:"principals"`
 	// FederationServers are the AD FS farm's servers (their computer
@@ -136,6 +138,7 @@ func (p *Policy) Settings(base Settings) Settings {
 	set(&base.ReplayWindow, p.ReplayWindow)
 	set(&base.MaxCertValidity, p.MaxCertValidity)
 	set(&base.IDLifetime, p.IDLifetime)
+	set(&base.SAMLLifetime, p.SAMLLifetime)
 	if base.GapExpected == 0 {
 		base.GapExpected = p.GapExpected
 	}

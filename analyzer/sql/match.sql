@@ -1,7 +1,7 @@
 -- Matching: which issuance record (if any) accounts for each artifact, and
 -- how well the issuer's ledger covers the artifact's issue time.
--- Inputs: artifacts, issuances, sequence_gaps, sequence_runs, settings,
--- artifact_kinds.
+-- Inputs: artifacts, issuances, links, sequence_gaps, sequence_runs,
+-- settings, artifact_kinds.
 -- Output: the matches table (and artifact_stats, ledger_rate,
 -- ledger_silences, ledger_seq_holes, which rules read too).
 
@@ -128,12 +128,42 @@ id_m AS (
     JOIN iss i ON i.kind = a.kind AND i.artifact_id = a.artifact_id
          AND (i.issuer IS NULL OR a.issuer IS NULL OR i.issuer = a.issuer)
 ),
+-- An assertion answers an AuthnRequest (its InResponseTo) that a service
+-- provider logged sending with the request id it passed to the IdP (the
+-- links table); AD FS logs its issuance under that id (the activity id).
+-- The join is an id match through the SP's record: consistent when the
+-- IdP issued to the same user (a NameID that is a name: opaque persistent
+-- and transient ids cannot be compared), for the same relying party, at
+-- the same time.
+link_m AS (
+    SELECT a.artifact_key, i.src_file, i.src_line,
+           nullif(concat_ws('; ',
+               CASE WHEN i.subject IS NOT NULL AND a.subject IS NOT NULL AND (contains(a.subject, '@') OR contains(a.subject, chr(92)))
+                         AND lower(i.subject) <> lower(a.subject)
+                         AND lower(regexp_replace(i.subject, '^.*\\|@.*$', '', 'g'))
+                             <> lower(regexp_replace(a.subject, '^.*\\|@.*$', '', 'g'))
+                    THEN 'the assertion names ' || a.subject || ' but the IdP issued to ' || i.subject END,
+               CASE WHEN i.audience IS NOT NULL AND len(a.aud_set) > 0 AND NOT list_contains(a.aud_set, i.audience)
+                    THEN 'audience ' || array_to_string(a.aud_set, ',') || ' but the IdP issued for relying party ' || i.audience END,
+               CASE WHEN a.issued_at IS NOT NULL AND i.issued_at IS NOT NULL AND NOT a.id_only
+                         AND abs(epoch(i.issued_at) - epoch(a.issued_at)) > cfg.id_time_tolerance_s
+                    THEN 'issued ' || strftime(a.issued_at, '%Y-%m-%dT%H:%M:%SZ') || ' but the IdP logged issuing at '
+                         || strftime(i.issued_at, '%Y-%m-%dT%H:%M:%SZ') END
+           ), '') AS conflict
+    FROM arts a CROSS JOIN cfg
+    JOIN links l ON l.relation = 'saml-authn-request' AND l.to_id IS NOT NULL
+         AND l.from_id = json_extract_string(a.claims, '$.in_response_to')
+    JOIN iss i ON i.kind = a.kind AND i.artifact_id = l.to_id
+    WHERE a.kind = 'saml' AND json_valid(a.claims)
+),
 -- Records already accounted for by a raw or consistent id match cannot
 -- also vouch, weakly, for another token.
 claimed AS (
     SELECT src_file, src_line FROM raw_m
     UNION
     SELECT src_file, src_line FROM id_m WHERE conflict IS NULL
+    UNION
+    SELECT src_file, src_line FROM link_m WHERE conflict IS NULL
 ),
 -- Only for kinds whose artifacts may be logged without their id
 -- (artifact_kinds.weak_match): a certificate's serial is its identity, and
@@ -161,6 +191,10 @@ UNION ALL
 SELECT artifact_key, CASE WHEN conflict IS NULL THEN 2 ELSE 4 END,
        CASE WHEN conflict IS NULL THEN 'id' ELSE 'id-conflict' END, src_file, src_line, conflict
 FROM id_m
+UNION ALL
+SELECT artifact_key, CASE WHEN conflict IS NULL THEN 2 ELSE 4 END,
+       CASE WHEN conflict IS NULL THEN 'id' ELSE 'id-conflict' END, src_file, src_line, conflict
+FROM link_m
 UNION ALL
 SELECT * FROM weak_m;
 

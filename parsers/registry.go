@@ -19,6 +19,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/entra"
 	"github.com/forgehunt/forgehunt/parsers/envoy"
 	"github.com/forgehunt/forgehunt/parsers/envoytext"
+	"github.com/forgehunt/forgehunt/parsers/har"
 	"github.com/forgehunt/forgehunt/parsers/jsonbearer"
 	"github.com/forgehunt/forgehunt/parsers/k8saudit"
 	"github.com/forgehunt/forgehunt/parsers/keycloak"
@@ -48,6 +49,7 @@ var Formats = []record.Format{
 	ct.Bundle,
 	sigstore.RekorEntries,
 	sigstore.Bundle,
+	har.Format,
 	k8saudit.Format,
 	entra.Format,
 	entra.CSV,

@@ -30,6 +30,7 @@ type ADFSEvent struct {
 	UserAgent       string
 	AuthProtocol    string // WSFederation, SAMLP, OAuth, WSTrust
 	NetworkLocation string // Intranet, Extranet
+	MFA             bool   // MfaPerformed (with MfaMethod "Microsoft Authenticator")
 	RecordID        int64
 	At              time.Time
 }
@@ -172,6 +173,10 @@ func adfsAuditXML(e ADFSEvent) string {
 	if e.EventID == 1203 {
 		primary = "N/A"
 	}
+	mfa, mfaMethod := "false", "N/A"
+	if e.MFA {
+		mfa, mfaMethod = "true", "Microsoft Authenticator"
+	}
 	forwarded := "<ForwardedIpAddress />"
 	if e.NetworkLocation == "Extranet" && e.IP != "" {
 		forwarded = "<ForwardedIpAddress>" + adfsEscape(e.IP) + "</ForwardedIpAddress>"
@@ -193,8 +198,8 @@ func adfsAuditXML(e ADFSEvent) string {
 		`      <PrimaryAuth>` + primary + `</PrimaryAuth>`,
 		`      <DeviceAuth>false</DeviceAuth>`,
 		`      <DeviceId>N/A</DeviceId>`,
-		`      <MfaPerformed>false</MfaPerformed>`,
-		`      <MfaMethod>N/A</MfaMethod>`,
+		`      <MfaPerformed>` + mfa + `</MfaPerformed>`,
+		`      <MfaMethod>` + mfaMethod + `</MfaMethod>`,
 		`      <TokenBindingProvidedId>false</TokenBindingProvidedId>`,
 		`      <TokenBindingReferredId>false</TokenBindingReferredId>`,
 		`      <SsoBindingValidationLevel>NotSet</SsoBindingValidationLevel>`,

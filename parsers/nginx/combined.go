@@ -195,6 +195,17 @@ func scanFields(line []byte, e *entry, f *fields) string {
 	if ua >= 0 && ua < len(e.fields) {
 		f.agent = e.fields[ua].val
 	}
+	// A quoted form body with a SAML message after the combined fields is
+	// a logged "$request_body" (a "-" there cannot be told from any other
+	// empty field: only a log_format says a body was not logged).
+	if auth < 0 {
+		for i := 2; i < len(e.fields); i++ {
+			if i != ua && e.fields[i].quoted && bytes.Contains(e.fields[i].val, []byte("SAMLResponse=")) {
+				f.body = e.fields[i].val
+				break
+			}
+		}
+	}
 
 	// The first quoted list of addresses after the user agent is
 	// X-Forwarded-For; else the list in the address position is.

@@ -48,3 +48,15 @@ func TestSAMLRequestBody(t *testing.T) {
 		t.Errorf("reject %+v", c.Rejects[0])
 	}
 }
+
+// Without a log_format, a quoted form body after the combined fields is
+// read as the logged request body.
+func TestSAMLBodyBuiltIn(t *testing.T) {
+	xml := []byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r1"/>`)
+	line := `203.0.113.7 - - [04/Mar/2026:10:00:00 +0000] "POST /saml/acs HTTP/1.1" 302 0 "https://sts.contoso.com/" "Mozilla/5.0" "SAMLResponse=` +
+		url.QueryEscape(samlgen.POST(xml)) + `&RelayState=x"`
+	c, err := recordtest.Parse(Format, "sp-access.log", []byte(line+"\n"), record.Options{})
+	if err != nil || len(c.Sightings) != 1 || c.Sightings[0].Raw != string(xml) || c.Sightings[0].UserAgent != "Mozilla/5.0" {
+		t.Fatalf("%s %v", recordtest.Render(c, nil), err)
+	}
+}

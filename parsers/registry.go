@@ -28,6 +28,7 @@ import (
 	"github.com/forgehunt/forgehunt/parsers/okta"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/parsers/samlsp"
+	"github.com/forgehunt/forgehunt/parsers/samlxml"
 	"github.com/forgehunt/forgehunt/parsers/sigstore"
 	"github.com/forgehunt/forgehunt/parsers/slsa"
 	"github.com/forgehunt/forgehunt/parsers/stepca"
@@ -50,6 +51,7 @@ var Formats = []record.Format{
 	sigstore.RekorEntries,
 	sigstore.Bundle,
 	har.Format,
+	samlxml.Format,
 	k8saudit.Format,
 	entra.Format,
 	entra.CSV,

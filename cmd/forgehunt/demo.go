@@ -13,6 +13,7 @@ import (
 	"github.com/forgehunt/forgehunt/internal/ctincident"
 	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
+	"github.com/forgehunt/forgehunt/internal/samlincident"
 	"github.com/forgehunt/forgehunt/rules"
 )
 
@@ -38,9 +39,16 @@ truth. Scenarios:
                 API servers, CloudTrail web identity sessions), Golden SAML
                 (Entra sign-ins, a two-server AD FS farm's audit events) and
                 an Okta org's leaked key (System Log, an API gateway's log)
+  saml          Golden SAML with the assertions themselves: a stolen AD FS
+                token-signing certificate; the farm's 1200 events, two
+                service providers' logs, their proxies' logged form bodies
+                and a browser's HAR; assertions forged with the key among
+                the farm's own, a signature-wrapping replay and a self-made
+                key that copies the certificate's name
 
 Flags:
-  --scenario NAME  tokens, certificates, signatures or identity (default tokens)
+  --scenario NAME  tokens, certificates, signatures, identity or saml
+                   (default tokens)
   --dir DIR        where to write the incident and its case file
                    (default: forgehunt-demo in the system's temp directory)
   --seed N         random seed of the incident (default 1)
@@ -121,8 +129,19 @@ func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
 			paths: []string{p(idincident.K8sDir), p(idincident.CloudTrail), p(idincident.EntraDir), p(idincident.ADFSDir),
 				p(idincident.OktaDir), p(path.Dir(idincident.GatewayLog))},
 		}, forged: truth.ForgedKeys(), what: "credential", floor: "high"}, nil
+	case "saml", "golden-saml", "assertions":
+		truth, err := samlincident.Generate(dir, samlincident.Config{Seed: seed})
+		if err != nil {
+			return nil, err
+		}
+		p := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+		return &demoScenario{config: &huntConfig{
+			exposed: stringList{p(samlincident.KeyFile)}, exposedFrom: truth.ExposedFrom,
+			nginxFormat: samlincident.NginxFormat,
+			paths:       []string{p(samlincident.ADFSDir), p(samlincident.SPDir), p(samlincident.ProxyDir), p(samlincident.HARFile)},
+		}, forged: truth.ForgedKeys(), what: "assertion", floor: "high"}, nil
 	}
-	return nil, usagef("unknown scenario %q (want tokens, certificates, signatures or identity)", name)
+	return nil, usagef("unknown scenario %q (want tokens, certificates, signatures, identity or saml)", name)
 }
 
 func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
@@ -164,6 +183,9 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	}
 	if !c.revokedAt.IsZero() {
 		cmd += " --revoked-at " + strconv.Quote(c.revokedAt.Format("2006-01-02T15:04:05Z"))
+	}
+	if c.nginxFormat != "" {
+		cmd += " --nginx-format '" + c.nginxFormat + "'"
 	}
 	cmd += " --case " + casePath + " " + strings.Join(c.paths, " ")
 	fmt.Fprintf(env.stderr, "forgehunt demo: the same as\n  %s\n\n", cmd)

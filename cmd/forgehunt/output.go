@@ -11,6 +11,7 @@ import (
 
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/parsers"
+	"github.com/forgehunt/forgehunt/parsers/nginx"
 	"github.com/forgehunt/forgehunt/parsers/record"
 	"github.com/forgehunt/forgehunt/parsers/vaultpki"
 	"github.com/forgehunt/forgehunt/rules"
@@ -282,6 +283,12 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 			salvage := ""
 			if s.Salvaged > 0 {
 				salvage = fmt.Sprintf(", %d salvaged", s.Salvaged)
+			}
+			if s.Links > 0 {
+				salvage += fmt.Sprintf(", %d links", s.Links)
+			}
+			if n := s.IgnoredReasons[nginx.IgnoreBodyNotLogged]; n > 0 {
+				salvage += fmt.Sprintf(", %d POST bodies not logged", n)
 			}
 			fmt.Fprintf(w, "  %-18s %s: %d sightings, %d issuances, %d rejects%s (%s)\n", format, record.Escape(s.Path),
 				s.Sightings, s.Issuances, s.Rejects, salvage, s.Duration.Round(time.Millisecond))

@@ -44,11 +44,14 @@ import (
 
 // Where Generate writes, relative to its directory.
 const (
-	KeyFile   = "keys/adfs-token-signing.pem" // the AD FS token-signing certificate (exposed)
-	ADFSDir   = "adfs"                        // adfs01.jsonl, adfs02.jsonl (Winlogbeat)
-	SPDir     = "sp"                          // payroll.jsonl (slog), wiki.jsonl (zap)
-	ProxyDir  = "proxy"                       // payroll-access.log, wiki-access.log (nginx)
-	HARFile   = "browser/wiki-login.har"
+	KeyFile  = "keys/adfs-token-signing.pem" // the AD FS token-signing certificate (exposed)
+	ADFSDir  = "adfs"                        // adfs01.jsonl, adfs02.jsonl (Winlogbeat)
+	SPDir    = "sp"                          // payroll.jsonl (slog), wiki.jsonl (zap)
+	ProxyDir = "proxy"                       // payroll-access.log, wiki-access.log (nginx)
+	HARFile  = "browser/wiki-login.har"
+	// DumpFile is the payroll SP's debug dump of the responses it received
+	// in its last hour (XML documents one after the other).
+	DumpFile  = "sp/debug/payroll-responses.xml"
 	TruthFile = "truth.json"
 
 	FederationID = idincident.FederationID
@@ -229,6 +232,15 @@ type event struct {
 func (g *gen) scenario() error {
 	var evs []event
 	add := func(at time.Time, f func() error) { evs = append(evs, event{at, f}) }
+	dumpFrom := g.truth.ExposedFrom.Add(time.Hour)
+	dump := func(s sp, t time.Time, xml []byte) {
+		if s.name == "payroll" && !t.Before(dumpFrom) {
+			add(t, func() error {
+				_, err := fmt.Fprintf(g.out(DumpFile), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n%s\n", xml)
+				return err
+			})
+		}
+	}
 	span := time.Duration(g.cfg.Hours) * time.Hour
 	step := span / time.Duration(g.cfg.Logins+1)
 	var replayable []byte // a legitimate response the attacker captures
@@ -266,6 +278,7 @@ func (g *gen) scenario() error {
 			g.harPost(s, t.Add(2*time.Second), xml, 302)
 		}
 		add(t.Add(2*time.Second), func() error { return g.spConsumed(s, t.Add(2*time.Second), l, true, "") })
+		dump(s, t.Add(2*time.Second), xml)
 	}
 
 	// The attacker, after the key's exposure.
@@ -337,6 +350,7 @@ func (g *gen) scenario() error {
 	g.truth.Other = append(g.truth.Other, Attempt{Key: record.ArtifactKey(string(w1)), What: "signature wrapping replay", Subject: "admin@contoso.com", SP: payroll.name, At: t5})
 	add(t5, func() error { return g.post(payroll, t5, attackerIP, attackerUA, w1, 403, true) })
 	add(t5, func() error { return g.spConsumed(payroll, t5, evil, false, "signature does not cover the assertion") })
+	dump(payroll, t5, w1)
 
 	// R1: signed by a self-made key whose certificate copies the AD FS
 	// subject; refused
@@ -350,6 +364,7 @@ func (g *gen) scenario() error {
 	g.truth.Other = append(g.truth.Other, Attempt{Key: record.ArtifactKey(string(r1)), What: "self-made key behind a copy of the AD FS certificate's subject", Subject: "admin@contoso.com", SP: payroll.name, At: t6})
 	add(t6, func() error { return g.post(payroll, t6, attackerIP, attackerUA, r1, 403, true) })
 	add(t6, func() error { return g.spConsumed(payroll, t6, r, false, "signing certificate is not trusted") })
+	dump(payroll, t6, r1)
 
 	slices.SortStableFunc(evs, func(a, b event) int { return a.at.Compare(b.at) })
 	for _, e := range evs {

@@ -127,6 +127,9 @@ type claims struct {
 	Recipient       string              `json:"recipient,omitempty"`
 	Status          string              `json:"status,omitempty"`
 	NameIDFormat    string              `json:"name_id_format,omitempty"`
+	// NameIDFirstText is the NameID's text before a comment in it: what a
+	// parser that reads only the first text node takes the name to be.
+	NameIDFirstText string `json:"name_id_first_text,omitempty"`
 	SessionIndex    string              `json:"session_index,omitempty"`
 	AuthnInstant    string              `json:"authn_instant,omitempty"`
 	AuthnContext    string              `json:"authn_context,omitempty"`
@@ -256,8 +259,9 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 		v.Header = string(b)
 	}
 	c.Assertions = len(all)
-	if nameIDHasComment(consumed) {
+	if first, ok := nameIDComment(consumed); ok {
 		flags = append(flags, FlagNameIDComment)
+		c.NameIDFirstText = esc(first)
 	}
 	if c.InResponseTo == "" {
 		flags = append(flags, FlagUnsolicited)
@@ -733,17 +737,23 @@ func nameID(a *etree.Element) string {
 	return ""
 }
 
-func nameIDHasComment(a *etree.Element) bool {
+// nameIDComment reports whether the NameID holds a comment, and its text
+// before the first one.
+func nameIDComment(a *etree.Element) (first string, ok bool) {
 	if subj := firstChild(a, NSAssertion, "Subject"); subj != nil {
 		if n := firstChild(subj, NSAssertion, "NameID"); n != nil {
+			var b strings.Builder
 			for _, t := range n.Child {
-				if _, ok := t.(*etree.Comment); ok {
-					return true
+				switch t := t.(type) {
+				case *etree.Comment:
+					return strings.TrimSpace(b.String()), true
+				case *etree.CharData:
+					b.WriteString(t.Data)
 				}
 			}
 		}
 	}
-	return false
+	return "", false
 }
 
 // dupIDs reports whether two elements of the document share an ID.

@@ -184,6 +184,9 @@ func TestNameIDComment(t *testing.T) {
 	if v.Status != kinds.StatusValid || !slices.Contains(v.Flags, FlagNameIDComment) || v.Subject != "admin@contoso.com.evil.example" {
 		t.Fatalf("status %s flags %v subject %q", v.Status, v.Flags, v.Subject)
 	}
+	if c := claimsOf(t, v); c.NameIDFirstText != "admin@contoso.com" {
+		t.Errorf("first text %q", c.NameIDFirstText)
+	}
 }
 
 func TestHostileDocuments(t *testing.T) {

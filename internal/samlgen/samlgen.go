@@ -280,3 +280,94 @@ func NewSigner(r io.Reader, subject string, notBefore time.Time) (Signer, []byte
 	}
 	return Signer{Key: k, Cert: der}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
+
+// NSAssertion1 is SAML 1.1's assertion namespace.
+const NSAssertion1 = "urn:oasis:names:tc:SAML:1.0:assertion"
+
+// Element1 builds the assertion as SAML 1.1, as AD FS writes it for
+// WS-Federation relying parties (Microsoft 365, SharePoint): NameID is the
+// NameIdentifier (for Microsoft 365 the user's ImmutableID), the UPN and
+// authentication methods are attributes.
+func (a Assertion) Element1() *etree.Element {
+	as := etree.NewElement("saml:Assertion")
+	as.CreateAttr("xmlns:saml", NSAssertion1)
+	as.CreateAttr("MajorVersion", "1")
+	as.CreateAttr("MinorVersion", "1")
+	as.CreateAttr("AssertionID", a.ID)
+	as.CreateAttr("Issuer", a.Issuer)
+	as.CreateAttr("IssueInstant", ts(a.IssueInstant))
+	cond := as.CreateElement("saml:Conditions")
+	cond.CreateAttr("NotBefore", ts(a.NotBefore))
+	cond.CreateAttr("NotOnOrAfter", ts(a.NotOnOrAfter))
+	cond.CreateElement("saml:AudienceRestrictionCondition").CreateElement("saml:Audience").SetText(a.Audience)
+	subject := func(parent *etree.Element) {
+		subj := parent.CreateElement("saml:Subject")
+		n := subj.CreateElement("saml:NameIdentifier")
+		n.CreateAttr("Format", "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified")
+		n.SetText(a.NameID)
+		subj.CreateElement("saml:SubjectConfirmation").CreateElement("saml:ConfirmationMethod").SetText("urn:oasis:names:tc:SAML:1.0:cm:bearer")
+	}
+	st := as.CreateElement("saml:AttributeStatement")
+	subject(st)
+	for _, kv := range a.Attributes {
+		at := st.CreateElement("saml:Attribute")
+		i := len(kv[0]) - 1
+		for i > 0 && kv[0][i] != '/' {
+			i--
+		}
+		at.CreateAttr("AttributeName", kv[0][i+1:])
+		at.CreateAttr("AttributeNamespace", kv[0][:i])
+		at.CreateElement("saml:AttributeValue").SetText(kv[1])
+	}
+	an := as.CreateElement("saml:AuthenticationStatement")
+	an.CreateAttr("AuthenticationMethod", "urn:oasis:names:tc:SAML:1.0:am:password")
+	an.CreateAttr("AuthenticationInstant", ts(a.AuthnInstant))
+	subject(an)
+	return as
+}
+
+// Sign1 signs a SAML 1.1 assertion (its id attribute is AssertionID; the
+// signature goes last, where SAML 1.1 puts it).
+func (s Signer) Sign1(el *etree.Element) (*etree.Element, error) {
+	ctx, err := dsig.NewSigningContext(s.Key, [][]byte{s.Cert})
+	if err != nil {
+		return nil, err
+	}
+	ctx.IdAttribute = "AssertionID"
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
+		return nil, err
+	}
+	signed, err := ctx.SignEnveloped(el)
+	if err != nil {
+		return nil, err
+	}
+	return reparse(signed)
+}
+
+// WSFedResponse is the WS-Trust token response AD FS posts in wresult to
+// a WS-Federation relying party: a's SAML 1.1 assertion signed by s.
+func WSFedResponse(a Assertion, s Signer) ([]byte, error) {
+	signed, err := s.Sign1(a.Element1())
+	if err != nil {
+		return nil, err
+	}
+	r := etree.NewElement("t:RequestSecurityTokenResponse")
+	r.CreateAttr("xmlns:t", "http://schemas.xmlsoap.org/ws/2005/02/trust")
+	lt := r.CreateElement("t:Lifetime")
+	for _, p := range [][2]string{{"Created", ts(a.IssueInstant)}, {"Expires", ts(a.NotOnOrAfter)}} {
+		e := lt.CreateElement("wsu:" + p[0])
+		e.CreateAttr("xmlns:wsu", "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd")
+		e.SetText(p[1])
+	}
+	at := r.CreateElement("wsp:AppliesTo")
+	at.CreateAttr("xmlns:wsp", "http://schemas.xmlsoap.org/ws/2004/09/policy")
+	epr := at.CreateElement("wsa:EndpointReference")
+	epr.CreateAttr("xmlns:wsa", "http://www.w3.org/2005/08/addressing")
+	epr.CreateElement("wsa:Address").SetText(a.Audience)
+	r.CreateElement("t:RequestedSecurityToken").AddChild(signed)
+	r.CreateElement("t:TokenType").SetText("urn:oasis:names:tc:SAML:1.0:assertion")
+	r.CreateElement("t:RequestType").SetText("http://schemas.xmlsoap.org/ws/2005/02/trust/Issue")
+	r.CreateElement("t:KeyType").SetText("http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey")
+	return Bytes(r)
+}

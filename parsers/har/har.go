@@ -334,8 +334,8 @@ func samlValue(pd *struct {
 		var p, v, r string
 		for _, x := range vals {
 			switch x.Name {
-			case "SAMLResponse", "SAMLRequest":
-				if p == "" || x.Name == "SAMLResponse" && p != "SAMLResponse" {
+			case "SAMLResponse", "wresult", "SAMLRequest":
+				if p == "" || x.Name != "SAMLRequest" && p == "SAMLRequest" {
 					p, v = x.Name, x.Value
 				}
 			case "RelayState":
@@ -348,7 +348,7 @@ func samlValue(pd *struct {
 		if p, v, r := find(pd.Params); p != "" {
 			return p, v, unescapeLoose(r)
 		}
-		if strings.Contains(pd.Text, "SAMLResponse=") || strings.Contains(pd.Text, "SAMLRequest=") {
+		if strings.Contains(pd.Text, "SAMLResponse=") || strings.Contains(pd.Text, "wresult=") || strings.Contains(pd.Text, "SAMLRequest=") {
 			if p, v, ok := record.SAMLParam(strings.TrimSpace(pd.Text)); ok {
 				r, _ := record.FormValue(pd.Text, "RelayState")
 				return p, v, unescapeLoose(r)

@@ -200,7 +200,7 @@ func scanFields(line []byte, e *entry, f *fields) string {
 	// empty field: only a log_format says a body was not logged).
 	if auth < 0 {
 		for i := 2; i < len(e.fields); i++ {
-			if i != ua && e.fields[i].quoted && bytes.Contains(e.fields[i].val, []byte("SAMLResponse=")) {
+			if i != ua && e.fields[i].quoted && (bytes.Contains(e.fields[i].val, []byte("SAMLResponse=")) || bytes.Contains(e.fields[i].val, []byte("wresult="))) {
 				f.body = e.fields[i].val
 				break
 			}

@@ -104,20 +104,37 @@ func (f *fields) credential(value string) (found bool) {
 	return false
 }
 
+// samlFound is what a line says of a SAML message.
+type samlFound struct {
+	xml       []byte // the message's XML; nil when none
+	binding   string
+	where     string // "request body" or "query"
+	why       string // why a message found does not decode
+	request   bool   // a SAMLRequest (no assertion)
+	notLogged bool   // a POST whose body the format logs but nginx did not buffer ("-")
+}
+
 // saml finds a SAML response in the line: posted in the logged request
-// body, or in the request target's query (the HTTP-Redirect binding). It
-// returns the message's XML and the attrs that say where it was; why is
-// the reason a SAMLResponse found does not decode; notLogged is set for a
-// POST whose body the format logs but nginx did not buffer ("-").
-func (f *fields) saml() (xml []byte, binding, where, why string, notLogged bool) {
+// body, or in the request target's query (the HTTP-Redirect binding).
+func (f *fields) saml() samlFound {
+	try := func(form, where string) (samlFound, bool) {
+		name, v, ok := record.SAMLParam(form)
+		if !ok {
+			return samlFound{}, false
+		}
+		if name == "SAMLRequest" {
+			return samlFound{request: true}, true
+		}
+		xml, binding, err := record.DecodeSAMLMessage(v)
+		if err != nil {
+			return samlFound{why: name + " in the " + where + ": " + err.Error()}, true
+		}
+		return samlFound{xml: xml, binding: binding, where: where}, true
+	}
 	body := f.text(f.body)
 	if body != "" {
-		if _, v, ok := record.SAMLParam(body); ok {
-			xml, binding, err := record.DecodeSAMLMessage(v)
-			if err != nil {
-				return nil, "", "", "SAMLResponse in the request body: " + err.Error(), false
-			}
-			return xml, binding, "request body", "", false
+		if r, ok := try(body, "request body"); ok {
+			return r
 		}
 	}
 	var target string
@@ -130,19 +147,15 @@ func (f *fields) saml() (xml []byte, binding, where, why string, notLogged bool)
 		target = f.text(f.target)
 	}
 	if _, q, ok := strings.Cut(target, "?"); ok {
-		if _, v, ok := record.SAMLParam(q); ok {
-			xml, binding, err := record.DecodeSAMLMessage(v)
-			if err != nil {
-				return nil, "", "", "SAMLResponse in the query: " + err.Error(), false
-			}
-			return xml, binding, "query", "", false
+		if r, ok := try(q, "query"); ok {
+			return r
 		}
 	}
 	method := f.text(f.method)
 	if method == "" && f.request != nil {
 		method, _, _ = strings.Cut(f.text(f.request), " ")
 	}
-	return nil, "", "", "", f.body != nil && body == "" && method == "POST"
+	return samlFound{notLogged: f.body != nil && body == "" && method == "POST"}
 }
 
 // fill sets on s what f holds: the time, client, observer (defaultObserver

@@ -211,14 +211,16 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			return
 		}
 		if f.token == "" {
-			xml, binding, where, why, notLogged := f.saml()
+			sf := f.saml()
 			switch {
-			case why != "":
-				reject(why)
-			case xml != nil:
-				s = record.Sighting{Kind: record.KindSAML, Raw: string(xml), Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
-				f.attrs = append(f.attrs, attr{key: "saml_binding", str: binding, kind: attrString},
-					attr{key: "saml_captured", str: where, kind: attrString})
+			case sf.why != "":
+				reject(sf.why)
+			case sf.request:
+				sink.Ignore(pos, IgnoreSAMLRequest)
+			case sf.xml != nil:
+				s = record.Sighting{Kind: record.KindSAML, Raw: string(sf.xml), Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
+				f.attrs = append(f.attrs, attr{key: "saml_binding", str: sf.binding, kind: attrString},
+					attr{key: "saml_captured", str: sf.where, kind: attrString})
 				if err := f.fill(&s, &in.Options, observer, &attrs); err != nil {
 					reject(err.Error())
 					return
@@ -227,7 +229,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 					s.ObservedAt = in.LineTime()
 				}
 				sink.Sighting(&s)
-			case notLogged:
+			case sf.notLogged:
 				sink.Ignore(pos, IgnoreBodyNotLogged)
 			default:
 				sink.Ignore(pos, record.IgnoreNoToken)
@@ -251,6 +253,10 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 // log_format logs ($request_body) but nginx did not buffer, so logged "-":
 // a SAML response it carried cannot be seen, and such lines are counted.
 const IgnoreBodyNotLogged = "POST body not logged (request_body -)"
+
+// IgnoreSAMLRequest is the ignore reason of a line that carries a SAML
+// AuthnRequest (an SP sending its user to the IdP): no assertion.
+const IgnoreSAMLRequest = "SAML request (no assertion)"
 
 // SalvageFields implements record.Salvager. It reads line, a sanitized copy
 // of a line Parse rejected, as Parse does (the compiled Options.NginxFormat

@@ -60,3 +60,18 @@ func TestSAMLBodyBuiltIn(t *testing.T) {
 		t.Fatalf("%s %v", recordtest.Render(c, nil), err)
 	}
 }
+
+// A SAMLRequest (an SP redirecting to the IdP) carries no assertion; a
+// WS-Federation wresult carries the token response as XML.
+func TestSAMLRequestAndWSFed(t *testing.T) {
+	rstr := `<t:RequestSecurityTokenResponse xmlns:t="http://schemas.xmlsoap.org/ws/2005/02/trust"/>`
+	lines := []string{
+		`10.0.0.1 - - [04/Mar/2026:10:00:00 +0000] "GET /adfs/ls/?SAMLRequest=fZJdT8Iw&RelayState=x HTTP/1.1" 200 10 "-" "Mozilla/5.0" "-"`,
+		`10.0.0.2 - - [04/Mar/2026:10:00:01 +0000] "POST /_trust/ HTTP/1.1" 302 0 "-" "Mozilla/5.0" "wa=wsignin1.0&wresult=` + url.QueryEscape(rstr) + `&wctx=x"`,
+	}
+	c, err := recordtest.Parse(Format, "sp-access.log", []byte(strings.Join(lines, "\n")+"\n"), record.Options{NginxFormat: samlFormat})
+	if err != nil || len(c.Ignores) != 1 || c.Ignores[0].Reason != IgnoreSAMLRequest || len(c.Sightings) != 1 || c.Sightings[0].Raw != rstr ||
+		!strings.Contains(c.Sightings[0].Attrs, `"saml_binding":"wsfed"`) {
+		t.Fatalf("%s %v", recordtest.Render(c, nil), err)
+	}
+}

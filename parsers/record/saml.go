@@ -23,11 +23,17 @@ const (
 )
 
 // SAMLParams are the form and query parameters that carry a SAML message
-// (SAML 2.0 bindings, section 3.4 and 3.5): a response, or a request.
-var SAMLParams = []string{"SAMLResponse", "SAMLRequest"}
+// (SAML 2.0 bindings, section 3.4 and 3.5: a response, or a request), and
+// WS-Federation's wresult (the passive requestor profile posts the token
+// response, with its SAML assertion, as URL-encoded XML).
+var SAMLParams = []string{"SAMLResponse", "wresult", "SAMLRequest"}
+
+// BindingWSFed: a WS-Federation wresult, XML as it is.
+const BindingWSFed = "wsfed"
 
 // DecodeSAMLMessage decodes the value of a SAMLResponse parameter, as
 // found in a form body or a query string, into the message's XML. The
+// value may also be a WS-Federation wresult (XML, URL-encoded or not). The
 // value may still be URL-encoded (a HAR's postData.params, a logged
 // request body); base64 may be standard or URL-safe, padded or not, and
 // wrapped. The HTTP-Redirect binding deflates the XML before base64:
@@ -47,6 +53,13 @@ func DecodeSAMLMessage(value string) (xml []byte, binding string, err error) {
 		if u, err := url.QueryUnescape(v); err == nil {
 			v = u
 		}
+	}
+	if looksXML([]byte(v)) {
+		// a wresult: the XML itself
+		if len(v) > MaxSAMLBytes {
+			return nil, "", fmt.Errorf("SAML message of %d bytes is larger than %d", len(v), MaxSAMLBytes)
+		}
+		return []byte(v), BindingWSFed, nil
 	}
 	raw, err := decodeB64Loose(v)
 	if err != nil {

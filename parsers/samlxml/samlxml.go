@@ -7,8 +7,9 @@
 // prefixed and URL-encoded, or DEFLATEd as the HTTP-Redirect binding sends
 // them).
 //
-// A record is one SAML Response or Assertion at the top of the file or
-// under a wrapper that is not SAML, at the line it starts on; its Raw is
+// A record is one SAML 2.0 Response or Assertion, or SAML 1.1 Assertion
+// (as a WS-Federation token response carries it), at the top of the file or
+// under a wrapper that is not SAML (a SOAP envelope, a WS-Trust response), at the line it starts on; its Raw is
 // its bytes exactly as in the file (the signature covers them), with the
 // namespace declarations of its ancestors that it uses copied onto its
 // start tag when it is nested (Attrs ns_inherited). Other top-level
@@ -57,7 +58,13 @@ const (
 const (
 	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
 	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	// SAML 1.1's, whose assertions WS-Federation carries
+	nsAssertion1 = "urn:oasis:names:tc:SAML:1.0:assertion"
 )
+
+func namesSAML(b []byte) bool {
+	return bytes.Contains(b, []byte(nsProtocol)) || bytes.Contains(b, []byte(nsAssertion)) || bytes.Contains(b, []byte(nsAssertion1))
+}
 
 // Reasons.
 const (
@@ -76,12 +83,11 @@ func (Parser) Sniff(sample [][]byte) bool {
 	}
 	first := bytes.TrimSpace(bytes.TrimPrefix(sample[0], []byte("\xef\xbb\xbf")))
 	if len(first) > 0 && first[0] == '<' {
-		all := bytes.Join(sample, []byte("\n"))
-		return bytes.Contains(all, []byte(nsProtocol)) || bytes.Contains(all, []byte(nsAssertion))
+		return namesSAML(bytes.Join(sample, []byte("\n")))
 	}
 	for _, l := range sample {
 		xmlb, _, err := record.DecodeSAMLMessage(lineValue(string(l)))
-		if err != nil || !(bytes.Contains(xmlb, []byte(nsProtocol)) || bytes.Contains(xmlb, []byte(nsAssertion))) {
+		if err != nil || !namesSAML(xmlb) {
 			return false
 		}
 	}
@@ -95,7 +101,7 @@ func (p Parser) SniffFile(name string, head []byte) bool {
 		return false
 	}
 	h := bytes.TrimSpace(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")))
-	return len(h) > 0 && h[0] == '<' && (bytes.Contains(h, []byte(nsProtocol)) || bytes.Contains(h, []byte(nsAssertion)))
+	return len(h) > 0 && h[0] == '<' && namesSAML(h)
 }
 
 // lineValue is a line's SAML value, without a SAMLResponse= prefix.
@@ -264,7 +270,7 @@ func (r *reader) document(off int) int {
 			}
 			if !inSAML {
 				ns := resolve(append(stack, f), t.Name.Space)
-				if ns == nsProtocol && t.Name.Local == "Response" || ns == nsAssertion && t.Name.Local == "Assertion" {
+				if ns == nsProtocol && t.Name.Local == "Response" || (ns == nsAssertion || ns == nsAssertion1) && t.Name.Local == "Assertion" {
 					f.saml = true
 				}
 			}

@@ -60,7 +60,10 @@ import (
 const (
 	NSAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
 	NSProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
-	nsDSig      = "http://www.w3.org/2000/09/xmldsig#"
+	// NSAssertion1 is SAML 1.1's, whose assertions WS-Federation carries
+	// (AD FS to Microsoft 365 and other WS-Fed relying parties).
+	NSAssertion1 = "urn:oasis:names:tc:SAML:1.0:assertion"
+	nsDSig       = "http://www.w3.org/2000/09/xmldsig#"
 )
 
 // Bounds of a document.
@@ -163,16 +166,40 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 		return malformed("no root element")
 	}
 	var resp, consumed *etree.Element
+	var wsfed *etree.Element // a WS-Trust RequestSecurityTokenResponse
 	switch {
 	case is(root, NSProtocol, "Response"):
 		resp = root
 		consumed = firstChild(root, NSAssertion, "Assertion")
-	case is(root, NSAssertion, "Assertion"):
+	case isAssertion(root):
 		consumed = root
+	case isRSTR(root) || isRSTRC(root):
+		wsfed = root
+		if isRSTRC(root) {
+			wsfed = nil
+			for _, c := range root.ChildElements() {
+				if isRSTR(c) {
+					wsfed = c
+					break
+				}
+			}
+		}
+		if wsfed != nil {
+			for _, c := range wsfed.ChildElements() {
+				if c.Tag == "RequestedSecurityToken" {
+					if cs := c.ChildElements(); len(cs) > 0 && isAssertion(cs[0]) {
+						consumed = cs[0]
+					}
+				}
+			}
+		}
+		if consumed == nil {
+			return malformed("the WS-Trust response holds no SAML assertion in a RequestedSecurityToken")
+		}
 	default:
-		return malformed("the root element is " + root.FullTag() + ", not a SAML 2.0 Response or Assertion")
+		return malformed("the root element is " + root.FullTag() + ", not a SAML Response or Assertion or a WS-Trust token response")
 	}
-	all := findAll(root, NSAssertion, "Assertion")
+	all := append(findAll(root, NSAssertion, "Assertion"), findAll(root, NSAssertion1, "Assertion")...)
 	var flags []string
 	if resp != nil && consumed == nil {
 		if firstChild(resp, NSAssertion, "EncryptedAssertion") != nil {
@@ -220,7 +247,7 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 		if k, el := validate(resp, tried); k != nil {
 			signer, signedBy = k, "response"
 			verified = firstChild(el, NSAssertion, "Assertion")
-			if verified == nil || attr(verified, "ID") != attr(consumed, "ID") {
+			if verified == nil || idOf(verified) != idOf(consumed) {
 				verified = nil
 			}
 			flags = append(flags, FlagResponseSigned)
@@ -254,6 +281,13 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 		read = consumed
 	}
 	v, c := describe(resp, read)
+	if wsfed != nil {
+		c.Element = "RequestSecurityTokenResponse"
+		for _, e := range findAll(wsfed, "http://www.w3.org/2005/08/addressing", "Address") {
+			c.Destination = esc(text(e))
+			break
+		}
+	}
 	v.Alg = hdr.SignatureMethod
 	if b, err := json.Marshal(hdr); err == nil && sigEl != nil {
 		v.Header = string(b)
@@ -367,7 +401,7 @@ func wrappedSigned(all []*etree.Element, consumed *etree.Element, tried []*keys.
 			continue
 		}
 		if k, el := validate(a, tried); k != nil {
-			return &signedRef{ID: record.Escape(attr(el, "ID")), Subject: record.Escape(nameID(el))}
+			return &signedRef{ID: record.Escape(idOf(el)), Subject: record.Escape(nameID(el))}
 		}
 	}
 	return nil
@@ -480,6 +514,9 @@ func validate(el *etree.Element, ks []*keys.Key) (*keys.Key, *etree.Element) {
 	for _, k := range ks {
 		store := &dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{{PublicKey: k.Public, NotAfter: farFuture}}}
 		ctx := dsig.NewDefaultValidationContext(store)
+		if is(target, NSAssertion1, "Assertion") {
+			ctx.IdAttribute = "AssertionID"
+		}
 		Checks.Add(1)
 		out, err := safeValidate(ctx, target)
 		if err == nil && out != nil {
@@ -555,6 +592,10 @@ func describe(resp, a *etree.Element) (kinds.Verdict, claims) {
 	if a == nil {
 		return v, c
 	}
+	if is(a, NSAssertion1, "Assertion") {
+		describe1(a, &v, &c)
+		return v, c
+	}
 	v.ID = esc(attr(a, "ID"))
 	v.IssuedAt = samlTime(attr(a, "IssueInstant"))
 	if is := firstChild(a, NSAssertion, "Issuer"); is != nil {
@@ -620,6 +661,12 @@ func describe(resp, a *etree.Element) (kinds.Verdict, claims) {
 			}
 		}
 	}
+	finishAuthn(&c)
+	return v, c
+}
+
+// finishAuthn gathers the authentication methods an assertion names.
+func finishAuthn(c *claims) {
 	for name, vals := range c.Attributes {
 		if strings.HasSuffix(strings.ToLower(name), "/authnmethodsreferences") || strings.EqualFold(name, "amr") {
 			c.AuthnMethods = append(c.AuthnMethods, vals...)
@@ -631,7 +678,6 @@ func describe(resp, a *etree.Element) (kinds.Verdict, claims) {
 	sort.Strings(c.AuthnMethods)
 	c.AuthnMethods = slices.Compact(c.AuthnMethods)
 	c.MFA = slices.ContainsFunc(c.AuthnMethods, isMFA)
-	return v, c
 }
 
 // isMFA reports whether an authentication method or context names
@@ -729,27 +775,113 @@ func text(el *etree.Element) string {
 }
 
 func nameID(a *etree.Element) string {
-	if subj := firstChild(a, NSAssertion, "Subject"); subj != nil {
-		if n := firstChild(subj, NSAssertion, "NameID"); n != nil {
-			return text(n)
-		}
+	if n := nameIDElement(a); n != nil {
+		return text(n)
 	}
 	return ""
+}
+
+// nameIDElement is a SAML 2.0 assertion's Subject/NameID, or the first
+// NameIdentifier of a SAML 1.1 assertion's statements.
+func nameIDElement(a *etree.Element) *etree.Element {
+	if subj := firstChild(a, NSAssertion, "Subject"); subj != nil {
+		return firstChild(subj, NSAssertion, "NameID")
+	}
+	for _, st := range a.ChildElements() {
+		if st.NamespaceURI() != NSAssertion1 {
+			continue
+		}
+		if subj := firstChild(st, NSAssertion1, "Subject"); subj != nil {
+			if n := firstChild(subj, NSAssertion1, "NameIdentifier"); n != nil {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+func isAssertion(el *etree.Element) bool {
+	return is(el, NSAssertion, "Assertion") || is(el, NSAssertion1, "Assertion")
+}
+
+// WS-Trust's token responses (February 2005, as WS-Federation passive
+// sign-in posts them in wresult, and 1.3).
+func isRSTR(el *etree.Element) bool {
+	return el != nil && el.Tag == "RequestSecurityTokenResponse" && strings.Contains(el.NamespaceURI(), "trust")
+}
+
+func isRSTRC(el *etree.Element) bool {
+	return el != nil && el.Tag == "RequestSecurityTokenResponseCollection" && strings.Contains(el.NamespaceURI(), "trust")
+}
+
+// idOf is an assertion's or response's id: ID, or SAML 1.1's AssertionID.
+func idOf(el *etree.Element) string {
+	if id := attr(el, "ID"); id != "" {
+		return id
+	}
+	return attr(el, "AssertionID")
+}
+
+// describe1 reads a SAML 1.1 assertion.
+func describe1(a *etree.Element, v *kinds.Verdict, c *claims) {
+	v.ID = esc(attr(a, "AssertionID"))
+	v.Issuer = esc(attr(a, "Issuer"))
+	v.IssuedAt = samlTime(attr(a, "IssueInstant"))
+	if n := nameIDElement(a); n != nil {
+		v.Subject = esc(text(n))
+		c.NameIDFormat = esc(attr(n, "Format"))
+	}
+	if cond := firstChild(a, NSAssertion1, "Conditions"); cond != nil {
+		v.NotBefore = samlTime(attr(cond, "NotBefore"))
+		v.ExpiresAt = samlTime(attr(cond, "NotOnOrAfter"))
+		var auds []string
+		for _, ar := range childrenNS(cond, NSAssertion1, "AudienceRestrictionCondition") {
+			for _, au := range childrenNS(ar, NSAssertion1, "Audience") {
+				if t := text(au); t != "" {
+					auds = append(auds, esc(t))
+				}
+			}
+		}
+		v.Audience = strings.Join(auds, ",")
+	}
+	if as := firstChild(a, NSAssertion1, "AuthenticationStatement"); as != nil {
+		c.AuthnInstant = esc(attr(as, "AuthenticationInstant"))
+		c.AuthnContext = esc(attr(as, "AuthenticationMethod"))
+	}
+	for _, st := range childrenNS(a, NSAssertion1, "AttributeStatement") {
+		for _, at := range childrenNS(st, NSAssertion1, "Attribute") {
+			name := attr(at, "AttributeName")
+			if ns := attr(at, "AttributeNamespace"); ns != "" {
+				name = strings.TrimSuffix(ns, "/") + "/" + name
+			}
+			name = esc(name)
+			if name == "" || len(c.Attributes) >= 64 {
+				continue
+			}
+			if c.Attributes == nil {
+				c.Attributes = map[string][]string{}
+			}
+			for _, av := range childrenNS(at, NSAssertion1, "AttributeValue") {
+				if len(c.Attributes[name]) < 32 {
+					c.Attributes[name] = append(c.Attributes[name], esc(record.Excerpt(text(av), 512)))
+				}
+			}
+		}
+	}
+	finishAuthn(c)
 }
 
 // nameIDComment reports whether the NameID holds a comment, and its text
 // before the first one.
 func nameIDComment(a *etree.Element) (first string, ok bool) {
-	if subj := firstChild(a, NSAssertion, "Subject"); subj != nil {
-		if n := firstChild(subj, NSAssertion, "NameID"); n != nil {
-			var b strings.Builder
-			for _, t := range n.Child {
-				switch t := t.(type) {
-				case *etree.Comment:
-					return strings.TrimSpace(b.String()), true
-				case *etree.CharData:
-					b.WriteString(t.Data)
-				}
+	if n := nameIDElement(a); n != nil {
+		var b strings.Builder
+		for _, t := range n.Child {
+			switch t := t.(type) {
+			case *etree.Comment:
+				return strings.TrimSpace(b.String()), true
+			case *etree.CharData:
+				b.WriteString(t.Data)
 			}
 		}
 	}
@@ -762,7 +894,7 @@ func dupIDs(root *etree.Element) bool {
 	dup := false
 	var walk func(*etree.Element)
 	walk = func(e *etree.Element) {
-		if id := attr(e, "ID"); id != "" {
+		if id := idOf(e); id != "" {
 			if seen[id] {
 				dup = true
 			}

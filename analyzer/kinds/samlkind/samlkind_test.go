@@ -234,3 +234,30 @@ func FuzzVerify(f *testing.F) {
 		kindtest.CheckVerdict(t, Kind{}, raw, fx.set)
 	})
 }
+
+// A WS-Federation token response (as AD FS posts it to Microsoft 365 in
+// wresult) carries a SAML 1.1 assertion, verified and read like a 2.0 one.
+func TestWSFedSAML11(t *testing.T) {
+	f := setup(t)
+	a := assertion("_w1", "Zm9vYmFyaW1tdXRhYmxlaWQ=")
+	a.Audience = "urn:federation:MicrosoftOnline"
+	a.Attributes = append(a.Attributes, [2]string{samlgen.AuthnMethodsClaim, samlgen.MultipleAuthn})
+	raw, err := samlgen.WSFedResponse(a, f.idp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := Kind{}.Verify(string(raw), f.set, kinds.Options{})
+	if v.Status != kinds.StatusValid || v.ID != "_w1" || v.Subject != "Zm9vYmFyaW1tdXRhYmxlaWQ=" || v.Audience != "urn:federation:MicrosoftOnline" ||
+		v.Issuer != "http://sts.contoso.com/adfs/services/trust" || !v.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("verdict %+v", v)
+	}
+	c := claimsOf(t, v)
+	if c.Element != "RequestSecurityTokenResponse" || !c.MFA || c.Destination != "urn:federation:MicrosoftOnline" ||
+		c.Attributes[samlgen.UPNClaim][0] != "Zm9vYmFyaW1tdXRhYmxlaWQ=" {
+		t.Errorf("claims %+v", c)
+	}
+	tampered := strings.Replace(string(raw), "urn:federation:MicrosoftOnline</saml:Audience>", "urn:other</saml:Audience>", 1)
+	if v := (Kind{}).Verify(tampered, f.set, kinds.Options{}); v.Status != kinds.StatusInvalid {
+		t.Errorf("tampered: %s %s", v.Status, v.Note)
+	}
+}

@@ -123,16 +123,16 @@ type header struct {
 
 // claims is what the claims column holds of an assertion.
 type claims struct {
-	Element         string              `json:"element"` // Response or Assertion
-	ResponseID      string              `json:"response_id,omitempty"`
-	InResponseTo    string              `json:"in_response_to,omitempty"`
-	Destination     string              `json:"destination,omitempty"`
-	Recipient       string              `json:"recipient,omitempty"`
-	Status          string              `json:"status,omitempty"`
-	NameIDFormat    string              `json:"name_id_format,omitempty"`
+	Element      string `json:"element"` // Response or Assertion
+	ResponseID   string `json:"response_id,omitempty"`
+	InResponseTo string `json:"in_response_to,omitempty"`
+	Destination  string `json:"destination,omitempty"`
+	Recipient    string `json:"recipient,omitempty"`
+	Status       string `json:"status,omitempty"`
+	NameIDFormat string `json:"name_id_format,omitempty"`
 	// NameIDFirstText is the NameID's text before a comment in it: what a
 	// parser that reads only the first text node takes the name to be.
-	NameIDFirstText string `json:"name_id_first_text,omitempty"`
+	NameIDFirstText string              `json:"name_id_first_text,omitempty"`
 	SessionIndex    string              `json:"session_index,omitempty"`
 	AuthnInstant    string              `json:"authn_instant,omitempty"`
 	AuthnContext    string              `json:"authn_context,omitempty"`

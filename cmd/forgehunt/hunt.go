@@ -41,7 +41,9 @@ Input:
   --observer NAME       name of the service whose logs these are
   --field-map K=V       read logical field K from JSON key V (token, time,
                         client_ip, user_agent, observer, principal, status,
-                        method, path, issuer_base); repeatable
+                        method, path, issuer_base; for a SAML service
+                        provider's log: authn_request_id, client_request_id,
+                        in_response_to, assertion_id, name_id, ...); repeatable
   --nginx-format FMT    read nginx logs with this log_format string (the
                         quoted parts of the nginx.conf directive, joined)
   --envoy-format FMT    read Envoy text access logs with this format string

@@ -36,6 +36,8 @@ type IngestOptions struct {
 	// Progress, if set, is called after each file (from several goroutines,
 	// one call at a time).
 	Progress func(SourceResult)
+	// Live, if set, is counted as the ingest runs (see Progress).
+	Live *Progress
 }
 
 // SourceResult is what happened to one input file.
@@ -106,6 +108,17 @@ func (c *Case) Ingest(ctx context.Context, paths []string, set []*keys.Key, opts
 	if err != nil {
 		return nil, err
 	}
+	if opts.Live != nil {
+		if opts.Live.Started.IsZero() {
+			opts.Live.Started = start
+		}
+		opts.Live.FilesTotal.Add(int64(len(files)))
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil {
+				opts.Live.BytesTotal.Add(st.Size())
+			}
+		}
+	}
 	var forced record.Format
 	if opts.Format != "" {
 		if forced, err = parsers.Lookup(opts.Format); err != nil {
@@ -145,8 +158,9 @@ func (c *Case) Ingest(ctx context.Context, paths []string, set []*keys.Key, opts
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				res, err := c.ingestFile(ctx, files[i], forced, opts.Record, pool, known, ingested, hashFirst, &claimMu)
+				res, err := c.ingestFile(ctx, files[i], forced, opts.Record, pool, known, ingested, hashFirst, &claimMu, opts.Live)
 				results[i], errs[i] = res, err
+				opts.Live.done(res)
 				if opts.Progress != nil {
 					progressMu.Lock()
 					opts.Progress(res)
@@ -223,7 +237,7 @@ func fileSHA256(path string) (string, error) {
 }
 
 func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format, ropts record.Options,
-	pool *verifierPool, known *keySet, ingested map[string]bool, hashFirst bool, claimMu *sync.Mutex) (res SourceResult, err error) {
+	pool *verifierPool, known *keySet, ingested map[string]bool, hashFirst bool, claimMu *sync.Mutex, live *Progress) (res SourceResult, err error) {
 	start := time.Now()
 	res = SourceResult{Path: path}
 	defer func() { res.Duration = time.Since(start) }()
@@ -277,6 +291,8 @@ func (c *Case) ingestFile(ctx context.Context, path string, forced record.Format
 		return res, c.recordSource(ctx, nil, &res, "unreadable")
 	}
 	defer opened.Close()
+	live.track(opened)
+	defer live.untrack(opened)
 	// finishHash completes the hash of a file hashed while read and claims
 	// its content; false: a copy of a file already read in this run.
 	finishHash := func() (bool, error) {

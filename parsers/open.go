@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -103,6 +104,23 @@ type Opened struct {
 	closers     []func() error
 	file        *os.File
 	hash        hash.Hash
+	raw         countingReader
+}
+
+// RawRead is how many bytes of the file (compressed, as on disk) were
+// read so far; safe to call from another goroutine (a progress display).
+func (o *Opened) RawRead() int64 { return o.raw.n.Load() }
+
+// countingReader counts what it reads, for another goroutine to see.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // HashRest writes what was not read of the file to the hash given to
@@ -146,7 +164,8 @@ func OpenHashing(path string, h hash.Hash) (*Opened, error) {
 		return nil, err
 	}
 	o := &Opened{closers: []func() error{f.Close}, file: f, hash: h}
-	var raw io.Reader = f
+	o.raw.r = f
+	var raw io.Reader = &o.raw
 	if h != nil {
 		raw = io.TeeReader(f, h)
 	}

@@ -80,7 +80,9 @@ Output:
                         in the summary and shown with --min-level informational)
   --fail-on LEVEL       exit 1 when a finding is at or above LEVEL
                         (default low; 'none' never fails)
-  --quiet               no summary on standard error
+  --quiet               no progress and no summary on standard error
+  --verbose             each file as it is read, and the rules that did
+                        not run (no artifacts of their kind)
   --tui                 open the findings in the triage screen afterwards
                         (with --case, or in a case file in a temp directory)
 
@@ -106,7 +108,7 @@ type huntConfig struct {
 	settings                  analyzer.Settings
 	format, out               string
 	minLevel, failOn          string
-	quiet, tui                bool
+	quiet, verbose, tui       bool
 	paths                     []string
 	// ingestOnly: the ingest command, which adds logs to a case and runs
 	// no rules.
@@ -142,6 +144,7 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.StringVar(&c.minLevel, "min-level", "low", "")
 	fs.StringVar(&c.failOn, "fail-on", "low", "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
+	fs.BoolVar(&c.verbose, "verbose", false, "")
 	fs.BoolVar(&c.tui, "tui", false, "")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
@@ -315,6 +318,7 @@ type huntResult struct {
 	// without new logs; ingestOnly says no rules ran (forgehunt ingest).
 	prior      int
 	ingestOnly bool
+	verbose    bool // the summary lists the rules that did not run
 }
 
 // hunt runs the whole job for c, printing progress to env.stderr when it is
@@ -371,13 +375,26 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt}); err != nil {
 		return nil, fmt.Errorf("recording keys: %w", err)
 	}
-	progress := isTerminal(env.stderr) && !c.quiet
-	opts := analyzer.IngestOptions{Format: c.inputFormat, Record: ropts}
-	if progress {
+	opts := analyzer.IngestOptions{Format: c.inputFormat, Record: ropts, Live: &analyzer.Progress{}}
+	var line *progressLine
+	if isTerminal(env.stderr) && !c.quiet {
+		line = startProgress(env.stderr, opts.Live)
+	}
+	if c.verbose && !c.quiet {
 		opts.Progress = func(r analyzer.SourceResult) {
-			fmt.Fprintf(env.stderr, "\r\033[K  read %s", record.Excerpt(r.Path, 80))
+			text := fileLine(r)
+			if ctx.Err() != nil && r.Skipped == "" {
+				text = "  stopped " + record.Escape(r.Path) + ": interrupted, not kept"
+			}
+			if line != nil {
+				line.println(text)
+			} else {
+				fmt.Fprintln(env.stderr, text)
+			}
 		}
 	}
+	endProgress := func() { line.end(); line = nil }
+	defer func() { endProgress() }()
 	// Ledgers named with --ledger first, so that the same files met again
 	// under a logs directory are skipped as already ingested.
 	var sum *analyzer.IngestSummary
@@ -386,8 +403,9 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		lopts := opts
 		lopts.Format = "ledger"
 		if sum, err = cs.Ingest(ctx, c.ledgers, set, lopts); err != nil {
-			if progress {
-				fmt.Fprint(env.stderr, "\r\033[K")
+			endProgress()
+			if isInterrupt(ctx, err) {
+				return nil, interrupted(sum, c.casePath)
 			}
 			return nil, err
 		}
@@ -413,8 +431,9 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 			}
 		}
 	}
-	if progress {
-		fmt.Fprint(env.stderr, "\r\033[K")
+	endProgress()
+	if err != nil && isInterrupt(ctx, err) {
+		return nil, interrupted(sum, c.casePath)
 	}
 	if err != nil {
 		var ue usageError
@@ -444,6 +463,9 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 	}
 	runs, err := cs.Analyze(ctx, ruleSet, c.settings)
 	if err != nil {
+		if isInterrupt(ctx, err) {
+			return nil, interruptedError{"interrupted while running the rules; every file ingested is kept" + inCase(c.casePath)}
+		}
 		return nil, err
 	}
 	clock.reset()
@@ -467,7 +489,7 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 	}
 	clock.mark("diagnose")
 	return &huntResult{ingest: sum, runs: runs, findings: findings, hidden: hidden, minLevel: c.minLevel,
-		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start), prior: prior}, nil
+		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start), prior: prior, verbose: c.verbose}, nil
 }
 
 func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {

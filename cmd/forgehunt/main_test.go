@@ -5,10 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -28,13 +34,19 @@ func TestMain(m *testing.M) {
 	}
 	testscript.Main(m, map[string]func(){
 		"forgehunt": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			// as main does: Ctrl-C and SIGTERM cancel the run
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
 		},
 	})
 }
 
 // TestScripts runs the CLI scripts in testdata/script. `incident DIR`
-// generates the demo incident into DIR.
+// generates the demo incident into DIR; `copies FILE DIR N` writes N
+// copies of FILE into DIR, each with its own last line (so its own
+// content); `sleep D` waits for the duration D.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
@@ -48,6 +60,29 @@ func TestScripts(t *testing.T) {
 				if _, err := incident.Generate(ts.MkAbs(args[0]), cfg); err != nil {
 					ts.Fatalf("generate: %v", err)
 				}
+			},
+			"copies": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: copies FILE DIR N")
+				}
+				data, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				n, err := strconv.Atoi(args[2])
+				ts.Check(err)
+				dir := ts.MkAbs(args[1])
+				ts.Check(os.MkdirAll(dir, 0o755))
+				for i := range n {
+					name := filepath.Join(dir, fmt.Sprintf("copy-%03d%s", i, filepath.Ext(args[0])))
+					ts.Check(os.WriteFile(name, append(slices.Clip(data), fmt.Sprintf("# copy %d\n", i)...), 0o644))
+				}
+			},
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: sleep DURATION")
+				}
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
 			},
 		},
 	})

@@ -332,7 +332,9 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 			fmt.Fprintf(w, "  rule %s failed: %s\n", r.Rule.ID, record.Escape(r.Err.Error()))
 		case r.Skipped != "":
 			skipped++
-			fmt.Fprintf(w, "  rule %s skipped: %s\n", r.Rule.ID, r.Skipped)
+			if res.verbose {
+				fmt.Fprintf(w, "  rule %s skipped: %s\n", r.Rule.ID, r.Skipped)
+			}
 		default:
 			ran++
 			if r.Hits > 0 {

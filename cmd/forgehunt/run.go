@@ -16,6 +16,9 @@ const (
 	exitOK       = 0 // nothing at or above --fail-on
 	exitFindings = 1 // findings at or above --fail-on
 	exitError    = 2 // bad usage, unreadable input, a rule that failed
+	// exitInterrupted: stopped by Ctrl-C or SIGTERM (128 + SIGINT, as
+	// shells report it); what was committed is kept.
+	exitInterrupted = 130
 )
 
 const usage = `forgehunt finds the tokens, certificates and code signatures an exposed signing
@@ -91,6 +94,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		var ue usageError
+		var ie interruptedError
+		if errors.As(err, &ie) {
+			fmt.Fprintf(stderr, "forgehunt %s: %v\n", cmd, err)
+			return exitInterrupted
+		}
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "forgehunt %s: interrupted\n", cmd)
+			return exitInterrupted
+		}
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "forgehunt %s: %v\nRun 'forgehunt %s --help' for usage.\n", cmd, err, cmd)
 			return exitError

@@ -113,6 +113,10 @@ type huntConfig struct {
 	// ingestOnly: the ingest command, which adds logs to a case and runs
 	// no rules.
 	ingestOnly bool
+	// parquetOut (ingest): write the case's tables as Parquet there, as
+	// share shard; fromParquet (hunt): the shares to hunt over.
+	parquetOut, shardFlag, fromParquet string
+	shard                              analyzer.Shard
 }
 
 func parseHunt(env *env, args []string) (*huntConfig, error) {
@@ -146,6 +150,9 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "")
 	fs.BoolVar(&c.verbose, "verbose", false, "")
 	fs.BoolVar(&c.tui, "tui", false, "")
+	fs.StringVar(&c.parquetOut, "parquet-out", "", "")
+	fs.StringVar(&c.shardFlag, "shard", "", "")
+	fs.StringVar(&c.fromParquet, "from-parquet", "", "")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, handleFlagErr(env, err, huntHelp)
@@ -154,7 +161,16 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	if len(c.exposed) == 0 && len(c.hmac) == 0 {
 		return nil, usagef("no exposed key: give one with --key FILE (or --hmac-secret FILE)")
 	}
-	if len(c.paths) == 0 && len(c.ledgers) == 0 && c.casePath == "" {
+	c.shard = analyzer.Shard{I: 0, N: 1}
+	if c.shardFlag != "" {
+		if c.shard, err = analyzer.ParseShard(c.shardFlag); err != nil {
+			return nil, usageError{"--shard: " + err.Error()}
+		}
+	}
+	if c.fromParquet != "" && (len(c.paths) > 0 || len(c.ledgers) > 0) {
+		return nil, usagef("--from-parquet hunts over the shares ingested before: give no paths with it")
+	}
+	if len(c.paths) == 0 && len(c.ledgers) == 0 && c.casePath == "" && c.fromParquet == "" {
 		return nil, usagef("no logs to hunt in: give files or directories after the flags (or --case FILE to hunt again over a case's logs)")
 	}
 	for _, t := range []struct {
@@ -319,6 +335,8 @@ type huntResult struct {
 	prior      int
 	ingestOnly bool
 	verbose    bool // the summary lists the rules that did not run
+	parquetOut string
+	shard      analyzer.Shard
 }
 
 // hunt runs the whole job for c, printing progress to env.stderr when it is
@@ -372,6 +390,16 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 	cs.Trace = clock.add
 	cs.Verify = verifyMode(c.verify, ruleSet)
 	clock.mark("open case")
+	if c.fromParquet != "" {
+		imp, err := cs.ImportParquet(ctx, c.fromParquet)
+		if err != nil {
+			return nil, err
+		}
+		if !c.quiet {
+			fmt.Fprintf(env.stderr, "forgehunt: read %d share(s) from %s: %d file(s), %d distinct artifact(s)\n", imp.Shares, c.fromParquet, imp.Sources, imp.Artifacts)
+		}
+		clock.mark("import parquet")
+	}
 	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt}); err != nil {
 		return nil, fmt.Errorf("recording keys: %w", err)
 	}
@@ -410,9 +438,24 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 			return nil, err
 		}
 	}
-	if len(c.paths) > 0 {
+	paths := c.paths
+	if c.shard.N > 1 && len(paths) > 0 {
+		if paths, err = shareFiles(paths, c.shard); err != nil {
+			return nil, err
+		}
+		if len(paths) == 0 && !c.quiet {
+			// a job of a sharded hunt whose share is empty: it writes an
+			// empty share, and succeeds
+			endProgress()
+			fmt.Fprintf(env.stderr, "forgehunt: share %d/%d holds none of the files given\n", c.shard.I, c.shard.N)
+		}
+		if len(paths) == 0 && sum == nil {
+			sum = &analyzer.IngestSummary{}
+		}
+	}
+	if len(paths) > 0 {
 		var more *analyzer.IngestSummary
-		more, err = cs.Ingest(ctx, c.paths, set, opts)
+		more, err = cs.Ingest(ctx, paths, set, opts)
 		if more != nil {
 			if sum == nil {
 				sum = more
@@ -458,8 +501,14 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		sum = &analyzer.IngestSummary{}
 		prior = n
 	}
+	if c.parquetOut != "" {
+		if err := cs.ExportParquet(ctx, c.parquetOut, c.shard); err != nil {
+			return nil, err
+		}
+		clock.mark("export parquet")
+	}
 	if c.ingestOnly {
-		return &huntResult{ingest: sum, keys: set, elapsed: time.Since(start), ingestOnly: true}, nil
+		return &huntResult{ingest: sum, keys: set, elapsed: time.Since(start), ingestOnly: true, parquetOut: c.parquetOut, shard: c.shard}, nil
 	}
 	runs, err := cs.Analyze(ctx, ruleSet, c.settings)
 	if err != nil {
@@ -578,7 +627,21 @@ file content is never ingested twice (files are known by their sha256), and
 a file that could not be read to the end leaves the case as it was before it.
 Triage marks in the case are kept.
 
-Flags are hunt's (keys, input, case); see 'forgehunt hunt --help'.
+Flags are hunt's (keys, input, case); see 'forgehunt hunt --help'. And:
+
+  --parquet-out DIR     write the case's tables as Parquet under DIR
+                        (DIR/<table>/shard-I-of-N.parquet), for
+                        'forgehunt hunt --from-parquet DIR'
+  --shard I/N           read only share I (0-based) of N of the files given:
+                        a file belongs to the share its path below the
+                        argument it was found under hashes to, whatever
+                        the order of the listing or the mount point
+
+A sharded hunt over an archive: N jobs each run
+  forgehunt ingest --key K --shard I/N --parquet-out shares/ archive/
+then one job runs
+  forgehunt hunt --key K --from-parquet shares/
+(see docs/DISTRIBUTED.md for a Kubernetes Indexed Job and GNU parallel).
 `
 
 func cmdIngest(ctx context.Context, env *env, args []string) (int, error) {
@@ -592,8 +655,8 @@ func cmdIngest(ctx context.Context, env *env, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	if c.casePath == "" {
-		return exitError, usagef("ingest adds logs to a case: give --case FILE")
+	if c.casePath == "" && c.parquetOut == "" {
+		return exitError, usagef("ingest adds logs to a case: give --case FILE (or --parquet-out DIR for a share of a sharded hunt)")
 	}
 	if len(c.paths) == 0 && len(c.ledgers) == 0 {
 		return exitError, usagef("no logs to ingest: give files or directories after the flags")

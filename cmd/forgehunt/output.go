@@ -269,7 +269,9 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 	} else {
 		fmt.Fprintf(w, "\nforgehunt: %d key(s); read %d file(s) (%s) in %s\n", len(res.keys), read, strings.Join(names, ", "), res.elapsed.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
+	if read > 0 || res.prior == 0 {
+		fmt.Fprintf(w, "  records: %d sightings, %d issuances, %d rejects; %d new distinct artifact(s)\n", sightings, issuances, rejects, artifacts)
+	}
 	if salvaged > 0 {
 		fmt.Fprintf(w, "  %d token(s) salvaged from %d of %d rejected line(s): hunted like any other, marked salvaged in the findings\n",
 			salvaged, salvagedLines, rejects)
@@ -310,7 +312,13 @@ func writeSummary(w io.Writer, res *huntResult, casePath string) {
 		fmt.Fprintf(w, "  %d record(s) could not be parsed; see them with: %s\n", rejects, hint)
 	}
 	if res.ingestOnly {
-		fmt.Fprintf(w, "  case %s; run the rules with: forgehunt hunt --case %s --key ...\n", record.Escape(casePath), record.Escape(casePath))
+		if res.parquetOut != "" {
+			fmt.Fprintf(w, "  wrote share %d/%d to %s; when every share is written, hunt them with: forgehunt hunt --key ... --from-parquet %s\n",
+				res.shard.I, max(res.shard.N, 1), record.Escape(res.parquetOut), record.Escape(res.parquetOut))
+		}
+		if casePath != "" {
+			fmt.Fprintf(w, "  case %s; run the rules with: forgehunt hunt --case %s --key ...\n", record.Escape(casePath), record.Escape(casePath))
+		}
 		return
 	}
 	byLevel := map[string]int{}

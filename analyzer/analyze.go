@@ -99,6 +99,9 @@ func (s Settings) withDefaults() Settings {
 type KeyWindow struct {
 	ExposedFrom time.Time // zero: unknown (exposed since forever)
 	RevokedAt   time.Time // zero: not revoked
+	// ByKey are exposed keys' own windows, by fingerprint, over this one
+	// (a config file that names when each key leaked).
+	ByKey map[string]KeyWindow
 }
 
 // SetKeys records the run's keys in the case. When the case already holds
@@ -121,7 +124,11 @@ func (c *Case) SetKeys(ctx context.Context, set []*keys.Key, win KeyWindow) erro
 	for _, k := range set {
 		var from, revoked any
 		if k.Role == keys.RoleExposed {
-			from, revoked = nullTime(win.ExposedFrom), nullTime(win.RevokedAt)
+			w := win
+			if kw, ok := win.ByKey[k.FP]; ok {
+				w = kw
+			}
+			from, revoked = nullTime(w.ExposedFrom), nullTime(w.RevokedAt)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.FP, nullStr(k.KID), k.Type, k.Bits, k.Role, from, revoked, nullStr(k.Label), k.Source,

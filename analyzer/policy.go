@@ -97,6 +97,12 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	return ParsePolicy(data, path)
+}
+
+// ParsePolicy reads a policy in its YAML form from data; path names it in
+// errors.
+func ParsePolicy(data []byte, path string) (*Policy, error) {
 	var p Policy
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

@@ -221,5 +221,7 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	}
 	fmt.Fprintf(env.stderr, "\nground truth (%s): %d forged %s(s); forgehunt flagged %d at %s or above: precision %.2f, recall %.2f\n",
 		filepath.Join(*dir, "truth.json"), len(sc.forged), sc.what, len(found), sc.floor, precision, recall)
+	fmt.Fprintf(env.stderr, "\nnext:\n  forgehunt tui --case %s\n  forgehunt report --case %s --format html --out %s\n",
+		casePath, casePath, filepath.Join(*dir, "report.html"))
 	return exitOK, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -86,6 +87,13 @@ Output:
   --tui                 open the findings in the triage screen afterwards
                         (with --case, or in a case file in a temp directory)
 
+Config:
+  --config FILE         read keys, inputs, ledgers, case, rules, policy and
+                        output from FILE (YAML; default: forgehunt.yaml in
+                        the working directory, when there is one); flags
+                        given win, lists add to the file's
+                        (docs/forgehunt.example.yaml is a complete example)
+
 Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error.
 
 Example:
@@ -117,6 +125,13 @@ type huntConfig struct {
 	// share shard; fromParquet (hunt): the shares to hunt over.
 	parquetOut, shardFlag, fromParquet string
 	shard                              analyzer.Shard
+	// From the config file: inputs with their own options, exposed keys'
+	// own windows (by key file), an inline policy.
+	configPath string
+	inputs     []inputSpec
+	keyWindows map[string]analyzer.KeyWindow
+	byKey      map[string]analyzer.KeyWindow // by fingerprint, filled by loadKeys
+	policy     *analyzer.Policy
 }
 
 func parseHunt(env *env, args []string) (*huntConfig, error) {
@@ -153,13 +168,25 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 	fs.StringVar(&c.parquetOut, "parquet-out", "", "")
 	fs.StringVar(&c.shardFlag, "shard", "", "")
 	fs.StringVar(&c.fromParquet, "from-parquet", "", "")
+	fs.StringVar(&c.configPath, "config", "", "")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, handleFlagErr(env, err, huntHelp)
 	}
 	c.paths = paths
+	setFlags := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
+	fc, cfgPath, err := loadConfig(c.configPath)
+	if err != nil {
+		return nil, err
+	}
+	if fc != nil {
+		if err := c.applyConfig(fc, cfgPath, setFlags); err != nil {
+			return nil, err
+		}
+	}
 	if len(c.exposed) == 0 && len(c.hmac) == 0 {
-		return nil, usagef("no exposed key: give one with --key FILE (or --hmac-secret FILE)")
+		return nil, usagef("no exposed key: give one with --key FILE (or --hmac-secret FILE, or keys.exposed in %s)", ConfigFile)
 	}
 	c.shard = analyzer.Shard{I: 0, N: 1}
 	if c.shardFlag != "" {
@@ -167,10 +194,10 @@ func parseHunt(env *env, args []string) (*huntConfig, error) {
 			return nil, usageError{"--shard: " + err.Error()}
 		}
 	}
-	if c.fromParquet != "" && (len(c.paths) > 0 || len(c.ledgers) > 0) {
+	if c.fromParquet != "" && (len(c.paths) > 0 || len(c.ledgers) > 0 || len(c.inputs) > 0) {
 		return nil, usagef("--from-parquet hunts over the shares ingested before: give no paths with it")
 	}
-	if len(c.paths) == 0 && len(c.ledgers) == 0 && c.casePath == "" && c.fromParquet == "" {
+	if len(c.paths) == 0 && len(c.ledgers) == 0 && len(c.inputs) == 0 && c.casePath == "" && c.fromParquet == "" {
 		return nil, usagef("no logs to hunt in: give files or directories after the flags (or --case FILE to hunt again over a case's logs)")
 	}
 	for _, t := range []struct {
@@ -243,6 +270,14 @@ func (c *huntConfig) loadKeys() ([]*keys.Key, error) {
 		if err != nil {
 			return nil, err
 		}
+		if w, ok := c.keyWindows[path]; ok {
+			if c.byKey == nil {
+				c.byKey = map[string]analyzer.KeyWindow{}
+			}
+			for _, k := range ks {
+				c.byKey[k.FP] = w
+			}
+		}
 		set = append(set, ks...)
 	}
 	for _, path := range c.hmac {
@@ -260,6 +295,61 @@ func (c *huntConfig) loadKeys() ([]*keys.Key, error) {
 		set = append(set, ks...)
 	}
 	return keys.Dedupe(set), nil
+}
+
+// mergeSummary adds more to sum; a file met again (a --ledger file under
+// a logs directory) is not news.
+func mergeSummary(sum, more *analyzer.IngestSummary) *analyzer.IngestSummary {
+	if more == nil {
+		return sum
+	}
+	if sum == nil {
+		return more
+	}
+	seen := map[string]bool{}
+	for _, src := range sum.Sources {
+		seen[src.SHA256] = true
+	}
+	for _, src := range more.Sources {
+		if !(src.Duplicate && seen[src.SHA256]) {
+			sum.Sources = append(sum.Sources, src)
+		}
+	}
+	sum.Duration += more.Duration
+	return sum
+}
+
+// inputOptions are the record options of a config input: its own over
+// the run's.
+func (c *huntConfig) inputOptions(in inputSpec, base record.Options) (record.Options, error) {
+	o := base
+	if in.observer != "" {
+		o.Observer = in.observer
+	}
+	if in.nginxFormat != "" {
+		o.NginxFormat = in.nginxFormat
+	}
+	if in.envoyFormat != "" {
+		o.EnvoyFormat = in.envoyFormat
+	}
+	if in.tz != "" {
+		loc, err := time.LoadLocation(in.tz)
+		if err != nil {
+			return o, usagef("config input %s: tz %q: %v", configPaths([]inputSpec{in}), in.tz, err)
+		}
+		o.Location = loc
+	}
+	if len(in.fieldMap) > 0 {
+		m := map[string]string{}
+		for k, v := range o.FieldMap {
+			m[k] = v
+		}
+		for k, v := range in.fieldMap {
+			m[k] = v
+		}
+		o.FieldMap = m
+	}
+	return o, nil
 }
 
 func (c *huntConfig) recordOptions() (record.Options, error) {
@@ -363,8 +453,11 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		if err != nil {
 			return nil, err
 		}
-		c.settings = pol.Settings(c.settings)
-		c.settings.Policy = pol
+		c.policy = pol
+	}
+	if c.policy != nil {
+		c.settings = c.policy.Settings(c.settings)
+		c.settings.Policy = c.policy
 	}
 	copts := analyzer.CaseOptions{MemoryLimit: c.memoryLimit}
 	if c.casePath == "" {
@@ -400,7 +493,7 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		}
 		clock.mark("import parquet")
 	}
-	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt}); err != nil {
+	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt, ByKey: c.byKey}); err != nil {
 		return nil, fmt.Errorf("recording keys: %w", err)
 	}
 	opts := analyzer.IngestOptions{Format: c.inputFormat, Record: ropts, Live: &analyzer.Progress{}}
@@ -443,35 +536,51 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 		if paths, err = shareFiles(paths, c.shard); err != nil {
 			return nil, err
 		}
-		if len(paths) == 0 && !c.quiet {
-			// a job of a sharded hunt whose share is empty: it writes an
-			// empty share, and succeeds
+	}
+	// the command line's paths, then each config input with its options
+	type batch struct {
+		paths []string
+		opts  analyzer.IngestOptions
+	}
+	var batches []batch
+	if len(paths) > 0 {
+		batches = append(batches, batch{paths, opts})
+	}
+	for _, in := range c.inputs {
+		o := opts
+		if in.format != "" {
+			o.Format = in.format
+		}
+		if o.Record, err = c.inputOptions(in, ropts); err != nil {
+			return nil, err
+		}
+		ps := in.paths
+		if c.shard.N > 1 {
+			if ps, err = shareFiles(ps, c.shard); err != nil {
+				return nil, err
+			}
+		}
+		if len(ps) > 0 {
+			batches = append(batches, batch{ps, o})
+		}
+	}
+	if c.shard.N > 1 && len(batches) == 0 {
+		// a job of a sharded hunt whose share is empty: it writes an empty
+		// share, and succeeds
+		if !c.quiet {
 			endProgress()
 			fmt.Fprintf(env.stderr, "forgehunt: share %d/%d holds none of the files given\n", c.shard.I, c.shard.N)
 		}
-		if len(paths) == 0 && sum == nil {
+		if sum == nil {
 			sum = &analyzer.IngestSummary{}
 		}
 	}
-	if len(paths) > 0 {
+	for _, b := range batches {
 		var more *analyzer.IngestSummary
-		more, err = cs.Ingest(ctx, paths, set, opts)
-		if more != nil {
-			if sum == nil {
-				sum = more
-			} else {
-				// A --ledger file met again under a logs directory is not news.
-				seen := map[string]bool{}
-				for _, src := range sum.Sources {
-					seen[src.SHA256] = true
-				}
-				for _, src := range more.Sources {
-					if !(src.Duplicate && seen[src.SHA256]) {
-						sum.Sources = append(sum.Sources, src)
-					}
-				}
-				sum.Duration += more.Duration
-			}
+		more, err = cs.Ingest(ctx, b.paths, set, b.opts)
+		sum = mergeSummary(sum, more)
+		if err != nil {
+			break
 		}
 	}
 	endProgress()

@@ -130,7 +130,6 @@ type huntConfig struct {
 	configPath string
 	inputs     []inputSpec
 	keyWindows map[string]analyzer.KeyWindow
-	byKey      map[string]analyzer.KeyWindow // by fingerprint, filled by loadKeys
 	policy     *analyzer.Policy
 }
 
@@ -262,63 +261,6 @@ func checkFormat(f string, known ...string) error {
 	return usagef("--format %q is not one of %s", f, strings.Join(known, ", "))
 }
 
-// loadKeys reads every key file of the hunt.
-func (c *huntConfig) loadKeys() ([]*keys.Key, error) {
-	var set []*keys.Key
-	for _, path := range c.exposed {
-		ks, err := keys.LoadFile(path, keys.RoleExposed)
-		if err != nil {
-			return nil, err
-		}
-		if w, ok := c.keyWindows[path]; ok {
-			if c.byKey == nil {
-				c.byKey = map[string]analyzer.KeyWindow{}
-			}
-			for _, k := range ks {
-				c.byKey[k.FP] = w
-			}
-		}
-		set = append(set, ks...)
-	}
-	for _, path := range c.hmac {
-		k, err := keys.LoadHMACSecret(path, keys.RoleExposed)
-		if err != nil {
-			return nil, err
-		}
-		set = append(set, k)
-	}
-	for _, path := range c.trusted {
-		ks, err := keys.LoadFile(path, keys.RoleTrusted)
-		if err != nil {
-			return nil, err
-		}
-		set = append(set, ks...)
-	}
-	return keys.Dedupe(set), nil
-}
-
-// mergeSummary adds more to sum; a file met again (a --ledger file under
-// a logs directory) is not news.
-func mergeSummary(sum, more *analyzer.IngestSummary) *analyzer.IngestSummary {
-	if more == nil {
-		return sum
-	}
-	if sum == nil {
-		return more
-	}
-	seen := map[string]bool{}
-	for _, src := range sum.Sources {
-		seen[src.SHA256] = true
-	}
-	for _, src := range more.Sources {
-		if !(src.Duplicate && seen[src.SHA256]) {
-			sum.Sources = append(sum.Sources, src)
-		}
-	}
-	sum.Duration += more.Duration
-	return sum
-}
-
 // inputOptions are the record options of a config input: its own over
 // the run's.
 func (c *huntConfig) inputOptions(in inputSpec, base record.Options) (record.Options, error) {
@@ -374,41 +316,6 @@ func (c *huntConfig) recordOptions() (record.Options, error) {
 	return o, nil
 }
 
-// loadRules returns the rules of the run and the load errors of broken ones.
-func (c *huntConfig) loadRules() ([]*rules.Rule, []*rules.LoadError, error) {
-	builtin, errs := rules.Builtin()
-	var user []*rules.Rule
-	for _, dir := range c.ruleDirs {
-		rs, es := rules.LoadDir(dir)
-		user = append(user, rs...)
-		errs = append(errs, es...)
-	}
-	selected, err := rules.Select(rules.Merge(builtin, user), c.only, c.exclude)
-	if err != nil {
-		return nil, errs, usageError{err.Error()}
-	}
-	return selected, errs, nil
-}
-
-// verifyMode is the verification a hunt runs for --verify flag and the
-// rules it runs: the deferred trusted-key checks of VerifyNeeded are
-// settled for what the built-in rules may depend on; a rule from a file may
-// judge any artifact's signer, so auto verifies everything when one runs.
-func verifyMode(flag string, ruleSet []*rules.Rule) analyzer.VerifyMode {
-	switch flag {
-	case "all":
-		return analyzer.VerifyAll
-	case "needed":
-		return analyzer.VerifyNeeded
-	}
-	for _, r := range ruleSet {
-		if !strings.HasPrefix(r.Source, "builtin:") {
-			return analyzer.VerifyAll
-		}
-	}
-	return analyzer.VerifyNeeded
-}
-
 // huntResult is what a hunt produced.
 type huntResult struct {
 	ingest   *analyzer.IngestSummary
@@ -429,80 +336,23 @@ type huntResult struct {
 	shard      analyzer.Shard
 }
 
-// hunt runs the whole job for c, printing progress to env.stderr when it is
-// a terminal.
+// hunt runs the whole job for c (analyzer.Job), printing progress to
+// env.stderr when it is a terminal.
 func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err error) {
-	start := time.Now()
 	clock := newStageClock(os.Getenv("FORGEHUNT_STAGES"))
 	defer func() { clock.write() }()
-	set, err := c.loadKeys()
+	job, loadErrs, err := c.job()
 	if err != nil {
 		return nil, err
 	}
-	var ropts record.Options
-	ropts, err = c.recordOptions()
-	if err != nil {
-		return nil, err
-	}
-	ruleSet, loadErrs, err := c.loadRules()
-	if err != nil {
-		return nil, err
-	}
-	if c.policyPath != "" {
-		pol, err := analyzer.LoadPolicy(c.policyPath)
-		if err != nil {
-			return nil, err
-		}
-		c.policy = pol
-	}
-	if c.policy != nil {
-		c.settings = c.policy.Settings(c.settings)
-		c.settings.Policy = c.policy
-	}
-	copts := analyzer.CaseOptions{MemoryLimit: c.memoryLimit}
-	if c.casePath == "" {
-		// No case asked for: the case lives in memory, bounded, and spills
-		// to a private temporary directory, so that gigabytes of logs fit
-		// and nothing is written that is not needed.
-		dir, err := os.MkdirTemp("", "forgehunt-spill-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		copts.TempDir = dir
-	}
-	clock.mark("setup")
-	cs, err := analyzer.OpenCaseWith(ctx, c.casePath, copts)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		cs.Close()
-		clock.mark("close case")
-	}()
-	cs.Trace = clock.add
-	cs.Verify = verifyMode(c.verify, ruleSet)
-	clock.mark("open case")
-	if c.fromParquet != "" {
-		imp, err := cs.ImportParquet(ctx, c.fromParquet)
-		if err != nil {
-			return nil, err
-		}
-		if !c.quiet {
-			fmt.Fprintf(env.stderr, "forgehunt: read %d share(s) from %s: %d file(s), %d distinct artifact(s)\n", imp.Shares, c.fromParquet, imp.Sources, imp.Artifacts)
-		}
-		clock.mark("import parquet")
-	}
-	if err := cs.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt, ByKey: c.byKey}); err != nil {
-		return nil, fmt.Errorf("recording keys: %w", err)
-	}
-	opts := analyzer.IngestOptions{Format: c.inputFormat, Record: ropts, Live: &analyzer.Progress{}}
+	job.Trace = clock.add
+	job.Live = &analyzer.Progress{}
 	var line *progressLine
 	if isTerminal(env.stderr) && !c.quiet {
-		line = startProgress(env.stderr, opts.Live)
+		line = startProgress(env.stderr, job.Live)
 	}
 	if c.verbose && !c.quiet {
-		opts.Progress = func(r analyzer.SourceResult) {
+		job.OnFile = func(r analyzer.SourceResult) {
 			text := fileLine(r)
 			if ctx.Err() != nil && r.Skipped == "" {
 				text = "  stopped " + record.Escape(r.Path) + ": interrupted, not kept"
@@ -514,140 +364,93 @@ func hunt(ctx context.Context, env *env, c *huntConfig) (res *huntResult, err er
 			}
 		}
 	}
-	endProgress := func() { line.end(); line = nil }
-	defer func() { endProgress() }()
-	// Ledgers named with --ledger first, so that the same files met again
-	// under a logs directory are skipped as already ingested.
-	var sum *analyzer.IngestSummary
-	prior := 0
+	r, err := job.Run(ctx)
+	line.end()
+	var ie *analyzer.InterruptedError
+	var inErr *analyzer.InputError
+	switch {
+	case errors.As(err, &ie) && ie.Stage == "ingest":
+		return nil, interrupted(ie.Ingest, c.casePath)
+	case errors.As(err, &ie):
+		return nil, interruptedError{"interrupted while running the rules; every file ingested is kept" + inCase(c.casePath)}
+	case errors.Is(err, analyzer.ErrEmptyCase):
+		return nil, usagef("the case %s holds no logs yet: give files or directories after the flags", c.casePath)
+	case errors.As(err, &inErr):
+		return nil, usageError{inErr.Error()}
+	case err != nil:
+		return nil, err
+	}
+	if r.Imported != nil && !c.quiet {
+		fmt.Fprintf(env.stderr, "forgehunt: read %d share(s) from %s: %d file(s), %d distinct artifact(s)\n",
+			r.Imported.Shares, c.fromParquet, r.Imported.Sources, r.Imported.Artifacts)
+	}
+	if r.EmptyShare && !c.quiet {
+		fmt.Fprintf(env.stderr, "forgehunt: share %d/%d holds none of the files given\n", c.shard.I, c.shard.N)
+	}
+	res = &huntResult{ingest: r.Ingest, runs: r.Runs, minLevel: c.minLevel, keys: job.Keys, loadErrs: loadErrs,
+		warnings: r.Warnings, elapsed: r.Elapsed, prior: r.Prior, ingestOnly: c.ingestOnly, verbose: c.verbose,
+		parquetOut: c.parquetOut, shard: c.shard}
+	for _, f := range r.Findings {
+		if rules.LevelRank(f.Level) >= rules.LevelRank(c.minLevel) {
+			res.findings = append(res.findings, f)
+		} else {
+			res.hidden++
+		}
+	}
+	return res, nil
+}
+
+// job is the analyzer job c's flags and config file describe.
+func (c *huntConfig) job() (*analyzer.Job, []*rules.LoadError, error) {
+	set, byKey, err := analyzer.KeyFiles{Exposed: c.exposed, Trusted: c.trusted, HMAC: c.hmac, Windows: c.keyWindows}.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	ropts, err := c.recordOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	ruleSet, loadErrs, err := analyzer.RuleSelection{Dirs: c.ruleDirs, Only: c.only, Exclude: c.exclude}.Load()
+	if err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	if c.policyPath != "" {
+		pol, err := analyzer.LoadPolicy(c.policyPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.policy = pol
+	}
+	settings := c.settings
+	if c.policy != nil {
+		settings = c.policy.Settings(settings)
+		settings.Policy = c.policy
+	}
+	j := &analyzer.Job{
+		Keys:     set,
+		Window:   analyzer.KeyWindow{ExposedFrom: c.exposedFrom, RevokedAt: c.revokedAt, ByKey: byKey},
+		CasePath: c.casePath, Case: analyzer.CaseOptions{MemoryLimit: c.memoryLimit},
+		Verify: analyzer.VerifyModeFor(c.verify, ruleSet), Rules: ruleSet, Settings: settings,
+		Shard: c.shard, FromParquet: c.fromParquet, ParquetOut: c.parquetOut, IngestOnly: c.ingestOnly,
+	}
 	if len(c.ledgers) > 0 {
-		lopts := opts
-		lopts.Format = "ledger"
-		if sum, err = cs.Ingest(ctx, c.ledgers, set, lopts); err != nil {
-			endProgress()
-			if isInterrupt(ctx, err) {
-				return nil, interrupted(sum, c.casePath)
-			}
-			return nil, err
-		}
+		j.Ledgers = []analyzer.Input{{Paths: c.ledgers, Record: ropts}}
 	}
-	paths := c.paths
-	if c.shard.N > 1 && len(paths) > 0 {
-		if paths, err = shareFiles(paths, c.shard); err != nil {
-			return nil, err
-		}
-	}
-	// the command line's paths, then each config input with its options
-	type batch struct {
-		paths []string
-		opts  analyzer.IngestOptions
-	}
-	var batches []batch
-	if len(paths) > 0 {
-		batches = append(batches, batch{paths, opts})
+	if len(c.paths) > 0 {
+		j.Inputs = append(j.Inputs, analyzer.Input{Paths: c.paths, Format: c.inputFormat, Record: ropts})
 	}
 	for _, in := range c.inputs {
-		o := opts
-		if in.format != "" {
-			o.Format = in.format
-		}
-		if o.Record, err = c.inputOptions(in, ropts); err != nil {
-			return nil, err
-		}
-		ps := in.paths
-		if c.shard.N > 1 {
-			if ps, err = shareFiles(ps, c.shard); err != nil {
-				return nil, err
-			}
-		}
-		if len(ps) > 0 {
-			batches = append(batches, batch{ps, o})
-		}
-	}
-	if c.shard.N > 1 && len(batches) == 0 {
-		// a job of a sharded hunt whose share is empty: it writes an empty
-		// share, and succeeds
-		if !c.quiet {
-			endProgress()
-			fmt.Fprintf(env.stderr, "forgehunt: share %d/%d holds none of the files given\n", c.shard.I, c.shard.N)
-		}
-		if sum == nil {
-			sum = &analyzer.IngestSummary{}
-		}
-	}
-	for _, b := range batches {
-		var more *analyzer.IngestSummary
-		more, err = cs.Ingest(ctx, b.paths, set, b.opts)
-		sum = mergeSummary(sum, more)
+		o, err := c.inputOptions(in, ropts)
 		if err != nil {
-			break
+			return nil, nil, err
 		}
-	}
-	endProgress()
-	if err != nil && isInterrupt(ctx, err) {
-		return nil, interrupted(sum, c.casePath)
-	}
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return nil, err
+		format := c.inputFormat
+		if in.format != "" {
+			format = in.format
 		}
-		if sum == nil {
-			return nil, usageError{err.Error()}
-		}
-		return nil, err
+		j.Inputs = append(j.Inputs, analyzer.Input{Paths: in.paths, Format: format, Record: o})
 	}
-	clock.mark("ingest")
-	if sum == nil {
-		// no logs given: the rules run again over what the case holds
-		var n int
-		if err := cs.DB.QueryRowContext(ctx, `SELECT count(*) FROM sources`).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, usagef("the case %s holds no logs yet: give files or directories after the flags", c.casePath)
-		}
-		sum = &analyzer.IngestSummary{}
-		prior = n
-	}
-	if c.parquetOut != "" {
-		if err := cs.ExportParquet(ctx, c.parquetOut, c.shard); err != nil {
-			return nil, err
-		}
-		clock.mark("export parquet")
-	}
-	if c.ingestOnly {
-		return &huntResult{ingest: sum, keys: set, elapsed: time.Since(start), ingestOnly: true, parquetOut: c.parquetOut, shard: c.shard}, nil
-	}
-	runs, err := cs.Analyze(ctx, ruleSet, c.settings)
-	if err != nil {
-		if isInterrupt(ctx, err) {
-			return nil, interruptedError{"interrupted while running the rules; every file ingested is kept" + inCase(c.casePath)}
-		}
-		return nil, err
-	}
-	clock.reset()
-	all, err := cs.Findings(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	clock.mark("read findings")
-	var findings []analyzer.Finding
-	hidden := 0
-	for _, f := range all {
-		if rules.LevelRank(f.Level) >= rules.LevelRank(c.minLevel) {
-			findings = append(findings, f)
-		} else {
-			hidden++
-		}
-	}
-	warnings, err := cs.Diagnose(ctx)
-	if err != nil {
-		return nil, err
-	}
-	clock.mark("diagnose")
-	return &huntResult{ingest: sum, runs: runs, findings: findings, hidden: hidden, minLevel: c.minLevel,
-		keys: set, loadErrs: loadErrs, warnings: warnings, elapsed: time.Since(start), prior: prior, verbose: c.verbose}, nil
+	return j, loadErrs, nil
 }
 
 func cmdHunt(ctx context.Context, env *env, args []string) (int, error) {

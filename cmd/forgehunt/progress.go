@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/forgehunt/forgehunt/analyzer"
-	"github.com/forgehunt/forgehunt/parsers"
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
@@ -166,30 +163,4 @@ func inCase(casePath string) string {
 		return " (in memory: nothing is kept without --case)"
 	}
 	return " in " + casePath + "; run 'forgehunt hunt --case " + casePath + "' to run the rules"
-}
-
-// shareFiles expands paths and keeps the files of share s, each known by
-// its path below the argument it was found under.
-func shareFiles(paths []string, s analyzer.Shard) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		files, err := parsers.Expand([]string{p})
-		if err != nil {
-			return nil, err
-		}
-		base := p
-		if st, err := os.Stat(p); err != nil || !st.IsDir() {
-			base = filepath.Dir(p)
-		}
-		for _, f := range files {
-			rel, err := filepath.Rel(base, f)
-			if err != nil {
-				rel = f
-			}
-			if s.Owns(rel) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out, nil
 }

@@ -355,4 +355,3 @@ func VerifyModeFor(flag string, ruleSet []*rules.Rule) VerifyMode {
 	}
 	return VerifyNeeded
 }
-

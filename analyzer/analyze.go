@@ -17,6 +17,9 @@ import (
 //go:embed sql/match.sql
 var matchSQL string
 
+//go:embed sql/derive.sql
+var deriveSQL string
+
 // Settings are the tunables rules read from the settings table.
 type Settings struct {
 	MatchTolerance   time.Duration // weak match and expiry consistency; default 2s
@@ -281,6 +284,11 @@ func (c *Case) Analyze(ctx context.Context, ruleSet []*rules.Rule, st Settings) 
 		return nil, fmt.Errorf("verifying against the trusted keys: %w", err)
 	}
 	c.trace("verify deferred", start)
+	start = time.Now()
+	if _, err := conn.ExecContext(ctx, deriveSQL); err != nil {
+		return nil, fmt.Errorf("following derived credentials: %w", err)
+	}
+	c.trace("derive", start)
 	start = time.Now()
 	kinds := map[string]bool{}
 	krows, err := conn.QueryContext(ctx, `SELECT DISTINCT kind FROM artifacts WHERE kind IS NOT NULL`)

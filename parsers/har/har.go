@@ -1,33 +1,67 @@
-// Package har reads HAR 1.2 captures (HTTP Archive, as the DevTools of
-// Chrome, Edge, Firefox and Safari export them, and proxies such as
-// mitmproxy, Charles and Fiddler) for what a browser sent: SAML responses
-// posted to or redirected at a service provider, and bearer tokens.
+// Package har reads HAR 1.2 captures (HTTP Archive files, as the DevTools
+// of Chrome, Edge, Firefox and Safari export them, and proxies such as
+// mitmproxy, Charles and Fiddler) for what the browser sent: SAML
+// responses and WS-Federation token responses posted to or redirected at
+// a service provider, and bearer tokens.
 //
-// # Entries
+// # Reading
 //
-// A HAR is one JSON document, {"log":{"version","creator","pages",
-// "entries":[…]}}, pretty-printed or not, often tens of megabytes: it is
-// streamed, one entry at a time (bounded by MaxEntryBytes). One entry is one
-// record, at the line its object starts on. An entry gives at most one
-// sighting:
+// A HAR is one JSON document, {"log":{"version","creator","browser",
+// "pages","entries":[…]}}, pretty-printed or not, often tens of megabytes.
+// It is streamed: encoding/json's Decoder reads the tokens down to
+// log.entries (log.creator is read on the way, when it comes first, as
+// every exporter writes it; pages and the rest are skipped), and the
+// entries array is then read one element at a time, each decoded on its
+// own. An entry is bounded: a string in it longer than MaxStringBytes (a
+// response body kept in the capture, an upload) is dropped as null, and
+// what is left must fit in MaxEntryBytes (or Options.MaxLineBytes, when
+// larger), else the entry is rejected and reading goes on with the next.
+// A UTF-8 byte order mark is skipped.
 //
-//   - a SAMLResponse, looked for in request.postData.params (Chrome leaves
-//     the values URL-encoded, Firefox decodes them), in postData.text when
-//     it is a form body, in request.queryString and in the query of
-//     request.url (HTTP-Redirect: DEFLATE); decoded with
-//     record.DecodeSAMLMessage into a sighting of kind saml whose Raw is
-//     the message's XML;
-//   - else a bearer JWT in the Authorization request header (names in any
-//     case: HTTP/2 captures lower-case them), a sighting of kind jwt.
+// # Records and positions
 //
-// Observer is the request URL's host (Options.Observer overrides), time
-// startedDateTime, action the method and path, outcome from
-// response.status (0, a blocked or aborted request, is unknown), user
-// agent the User-Agent header; the client address is not in a HAR (it is
-// the client's own view). Attrs: captured "har", binding, param,
-// server_ip (serverIPAddress), creator (log.creator.name), page
-// (pageref). A SAMLRequest (no assertion) is ignored, as are entries
-// with neither; a SAMLResponse that does not decode is rejected.
+// One entry is one record. Position.Line is the line of the file the
+// entry's object starts on (its "{"), so that an analyst can open
+// file:line; when several entries start on one line (a HAR written
+// without line breaks) each takes one past the previous one's, so that
+// every record has its own (record.EntryPositions); the attribute entry
+// is always the entry's ordinal (1-based). A document that is not a HAR
+// (not an object, no log.entries array) is one rejected record. A file
+// that ends inside an entry (truncated) rejects that entry and Parse
+// returns a record.RecordError: the entries before it stand; a syntax
+// error between entries stops the file the same way, since the array
+// cannot be resynchronised; an entry that is not valid JSON on its own,
+// is not an object, or has no request object, is rejected and reading
+// goes on.
+//
+// # Sightings
+//
+// An entry gives at most one sighting. The request is searched for a SAML
+// message parameter (SAMLResponse; WS-Federation's wresult; SAMLRequest)
+// in request.postData.params (Chrome leaves the values URL-encoded,
+// Firefox decodes them), in postData.text when it is a form body, in
+// request.queryString and in the query of request.url (HTTP-Redirect:
+// DEFLATE), in that order. A response is decoded with
+// record.DecodeSAMLMessage into a sighting of kind saml whose Raw is the
+// message's XML; one that does not decode is rejected, with an excerpt of
+// the value. Else a bearer JWT in an Authorization request header (names
+// in any case: HTTP/2 captures lower-case them) is a sighting of kind jwt.
+// Else the entry is ignored: as a SAML request (no assertion) when it
+// carries a SAMLRequest, as a bearer token that is not a JWT (an opaque
+// access token, normal in a browser, not a malformed record), or as
+// record.IgnoreNoToken.
+//
+// Observer is the request URL's host (Options.Observer overrides),
+// ObservedAt startedDateTime (zero when it does not parse), Action the
+// method and path, Outcome from response.status (0, which browsers write
+// for a blocked or aborted request, is unknown), UserAgent the User-Agent
+// header. ClientIP is empty: a HAR is the client's own view. Attrs:
+// captured "har", entry, creator (log.creator.name), page (pageref),
+// server_ip (serverIPAddress) and, for SAML, binding, param and
+// relay_state (RelayState, or wctx for a wresult). Recent Chrome DevTools
+// export a sanitized HAR by default, without Authorization and Cookie
+// headers but with form bodies: bearer tokens are only in an export "with
+// sensitive data".
 package har
 
 import (
@@ -38,338 +72,382 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
-// Format is the har format.
-var Format = Parser{}
+// Format reads HAR 1.2 captures. See the package documentation.
+var Format record.Format = format{}
 
-// Parser reads HAR files. The zero value is ready.
-type Parser struct{}
+type format struct{}
 
-func (Parser) Name() string { return "har" }
-func (Parser) Description() string {
-	return "HAR 1.2 browser or proxy captures: SAML responses posted or redirected, bearer tokens sent"
-}
-
-// MaxEntryBytes bounds one entry (a response body kept in the capture
-// counts too).
-const MaxEntryBytes = 16 << 20
+// Bounds.
+const (
+	// MaxEntryBytes bounds one entry, once its long strings are dropped.
+	MaxEntryBytes = 8 << 20
+	// MaxStringBytes bounds one string of an entry: a longer one (a
+	// response body, an upload) is read as null. It is above the largest
+	// SAML message record.DecodeSAMLMessage takes.
+	MaxStringBytes = 4 << 20
+	// MaxHeadBytes bounds what comes before log.entries (version, creator,
+	// pages).
+	MaxHeadBytes = 16 << 20
+)
 
 // Ignore and reject reasons.
 const (
 	IgnoreSAMLRequest = "SAML request (no assertion)"
 	IgnoreNotBearer   = "bearer token is not a JWT"
-	ReasonNoRequest   = "HAR entry without a request"
+	ReasonNotHAR      = "not a HAR"
 )
 
-// Sniff claims a JSON document whose start names a HAR log.
-func (Parser) Sniff(sample [][]byte) bool { return looksHAR(bytes.Join(sample, []byte("\n"))) }
+func (format) Name() string { return "har" }
 
-// SniffFile claims a .har file, or a head that looks like one.
-func (Parser) SniffFile(name string, head []byte) bool {
-	if strings.HasSuffix(strings.ToLower(name), ".har") && bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")) {
-		return true
+func (format) Description() string {
+	return "HAR 1.2 browser or proxy captures: SAML responses posted or redirected, bearer tokens sent"
+}
+
+// EntryPositions: a record is an entry at the line it starts on (see the
+// package documentation).
+func (format) EntryPositions() bool { return true }
+
+var (
+	bomUTF8 = []byte("\xef\xbb\xbf")
+	// the HAR root: an object whose first key is log, an object
+	harRootRe = regexp.MustCompile(`^\{\s*"log"\s*:\s*\{`)
+	entriesRe = regexp.MustCompile(`"entries"\s*:\s*\[`)
+	creatorRe = regexp.MustCompile(`"creator"\s*:\s*\{`)
+	versionRe = regexp.MustCompile(`"version"\s*:\s*"`)
+)
+
+// looksHAR claims the start of a HAR: the log object, with its entries
+// array or its creator object and version.
+func looksHAR(b []byte) bool {
+	b = bytes.TrimLeft(bytes.TrimPrefix(b, bomUTF8), " \t\r\n")
+	m := harRootRe.FindIndex(b)
+	if m == nil {
+		return false
+	}
+	rest := b[m[1]:]
+	return entriesRe.Match(rest) || creatorRe.Match(rest) && versionRe.Match(rest)
+}
+
+// Sniff claims lines that start a HAR document.
+func (format) Sniff(sample [][]byte) bool { return looksHAR(bytes.Join(sample, []byte("\n"))) }
+
+// SniffFile claims a .har file that starts with a JSON object, or a head
+// that starts a HAR document.
+func (format) SniffFile(name string, head []byte) bool {
+	if strings.HasSuffix(strings.ToLower(name), ".har") {
+		t := bytes.TrimLeft(bytes.TrimPrefix(head, bomUTF8), " \t\r\n")
+		return len(t) > 0 && t[0] == '{'
 	}
 	return looksHAR(head)
 }
 
-func looksHAR(b []byte) bool {
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
-	if len(b) == 0 || b[0] != '{' {
-		return false
+// headReader counts the bytes and newlines the decoder reads, and bounds
+// them.
+type headReader struct {
+	r     io.Reader
+	n, nl int64
+	limit int64 // 0: none, and no counting
+}
+
+var errHeadTooLarge = fmt.Errorf("log.entries does not start in the first %d MiB", MaxHeadBytes>>20)
+
+func (h *headReader) Read(p []byte) (int, error) {
+	if h.limit == 0 {
+		return h.r.Read(p)
 	}
-	i := bytes.Index(b, []byte(`"log"`))
-	if i < 0 || i > 64 {
-		return false
+	if h.n >= h.limit {
+		return 0, errHeadTooLarge
 	}
-	rest := b[i:]
-	return bytes.Contains(rest, []byte(`"entries"`)) ||
-		bytes.Contains(rest, []byte(`"creator"`)) && bytes.Contains(rest, []byte(`"version"`))
-}
-
-// EntryPositions: a record is an entry at the line it starts on; entries
-// on one line (a compact HAR) take one past the previous one's.
-func (Parser) EntryPositions() bool { return true }
-
-type nv struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-type entry struct {
-	Started string `json:"startedDateTime"`
-	PageRef string `json:"pageref"`
-	Request *struct {
-		Method      string `json:"method"`
-		URL         string `json:"url"`
-		Headers     []nv   `json:"headers"`
-		QueryString []nv   `json:"queryString"`
-		PostData    *struct {
-			MimeType string `json:"mimeType"`
-			Text     string `json:"text"`
-			Params   []nv   `json:"params"`
-		} `json:"postData"`
-	} `json:"request"`
-	Response *struct {
-		Status int `json:"status"`
-	} `json:"response"`
-	ServerIP string `json:"serverIPAddress"`
-}
-
-// lineCounter counts the newlines of what was read through it. Offsets
-// are asked in increasing order, so the newlines before the last one asked
-// are only counted (dropped).
-type lineCounter struct {
-	r       io.Reader
-	lines   []int64 // offsets of the newlines not yet passed
-	dropped int64   // newlines passed
-	off     int64
-}
-
-func (c *lineCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	for i, b := range p[:n] {
-		if b == '\n' {
-			c.lines = append(c.lines, c.off+int64(i))
-		}
+	if rest := h.limit - h.n; int64(len(p)) > rest {
+		p = p[:rest]
 	}
-	c.off += int64(n)
+	n, err := h.r.Read(p)
+	h.n += int64(n)
+	h.nl += int64(bytes.Count(p[:n], []byte{'\n'}))
 	return n, err
 }
 
-// lineAt is the 1-based line of byte offset off, at or after the last
-// offset asked.
-func (c *lineCounter) lineAt(off int64) int64 {
-	i := 0
-	for i < len(c.lines) && c.lines[i] < off {
-		i++
-	}
-	c.dropped += int64(i)
-	c.lines = c.lines[:copy(c.lines, c.lines[i:])]
-	return c.dropped + 1
+// parser is the state of one Parse.
+type parser struct {
+	in      *record.Input
+	sink    record.Sink
+	name    string
+	creator string
+	last    int64 // the line of the last record
+	bound   int   // of one entry
 }
+
+func (p *parser) pos(line int64) record.Position {
+	if line <= p.last {
+		line = p.last + 1
+	}
+	p.last = line
+	return record.Position{File: p.in.Name, Line: line, Format: p.name}
+}
+
+func (p *parser) reject(pos record.Position, reason string, excerpt []byte) {
+	p.sink.Reject(&record.Reject{Pos: pos, Reason: reason, Excerpt: string(excerpt)})
+}
+
+// headError is a document that is not a HAR (notHAR) or could not be
+// read to its entries.
+type headError struct {
+	reason string
+	stop   error // non-nil: reading stops with it
+}
+
+func notHAR(why string) *headError { return &headError{reason: ReasonNotHAR + ": " + why} }
 
 // Parse implements record.Format.
-func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
-	lc := &lineCounter{r: bufio.NewReaderSize(in.R, 1<<16)}
-	dec := json.NewDecoder(lc)
-	name := p.Name()
-	var last int64
-	posAt := func(off int64) record.Position {
-		l := lc.lineAt(off)
-		if l <= last {
-			l = last + 1
-		}
-		last = l
-		return record.Position{File: in.Name, Line: l, Format: name}
-	}
-	fail := func(err error) error {
+func (f format) Parse(ctx context.Context, in *record.Input, sink record.Sink) error {
+	p := &parser{in: in, sink: sink, name: f.Name()}
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	if bom, _ := br.Peek(3); bytes.HasPrefix(bom, bomUTF8) {
+		br.Discard(3)
+	} else if bytes.HasPrefix(bom, []byte{0xff, 0xfe}) || bytes.HasPrefix(bom, []byte{0xfe, 0xff}) {
 		in.CountRecord()
-		sink.Reject(&record.Reject{Pos: posAt(dec.InputOffset()), Reason: "not a HAR: " + err.Error()})
+		p.reject(p.pos(1), ReasonNotHAR+": UTF-16 text (a HAR is UTF-8: save it as UTF-8)", nil)
 		return nil
 	}
-	creator := ""
-	// down to log.entries
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		if err == io.EOF {
-			return nil
+	h := &headReader{r: br, limit: MaxHeadBytes}
+	dec := json.NewDecoder(h)
+	if herr := p.head(dec); herr != nil {
+		if herr.reason == "" {
+			return nil // an empty file
 		}
-		return fail(fmt.Errorf("the document is not a JSON object"))
+		in.CountRecord()
+		pos := p.pos(decLine(dec, h))
+		p.reject(pos, herr.reason, nil)
+		if herr.stop != nil {
+			return &record.RecordError{File: in.Name, Line: pos.Line, Err: herr.stop}
+		}
+		return nil
 	}
-	found := false
-	for dec.More() && !found {
+	// entries: from the byte after "["
+	buffered, _ := io.ReadAll(dec.Buffered())
+	line := decLine(dec, h)
+	h.limit = 0
+	p.bound = max(MaxEntryBytes, in.Options.MaxLineBytes)
+	s := newScanner(io.MultiReader(bytes.NewReader(buffered), h), dec.InputOffset(), line, p.bound, MaxStringBytes)
+	return p.entries(ctx, s)
+}
+
+// decLine is the line of the decoder's offset.
+func decLine(dec *json.Decoder, h *headReader) int64 {
+	rest := int64(0)
+	if b, ok := dec.Buffered().(*bytes.Reader); ok {
+		buf := make([]byte, b.Len())
+		b.Read(buf)
+		rest = int64(bytes.Count(buf, []byte{'\n'}))
+	}
+	return 1 + h.nl - rest
+}
+
+// head reads down to the "[" of log.entries, and log.creator on the way.
+func (p *parser) head(dec *json.Decoder) *headError {
+	t, err := dec.Token()
+	if err == io.EOF {
+		return &headError{}
+	}
+	if err != nil {
+		return readFailed(err)
+	}
+	if t != json.Delim('{') {
+		return notHAR("the document is not a JSON object")
+	}
+	for {
+		more, err := next(dec)
+		if err != nil {
+			return readFailed(err)
+		}
+		if !more {
+			return notHAR("no log object")
+		}
 		k, err := dec.Token()
 		if err != nil {
-			return fail(err)
+			return readFailed(err)
 		}
 		if k != "log" {
-			if err := skip(dec); err != nil {
-				return fail(err)
+			if err := skipValue(dec); err != nil {
+				return readFailed(err)
 			}
 			continue
 		}
-		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-			return fail(errors.New("log is not an object"))
+		if t, err = dec.Token(); err != nil {
+			return readFailed(err)
 		}
-		for dec.More() {
-			k, err := dec.Token()
+		if t != json.Delim('{') {
+			return notHAR("log is not an object")
+		}
+		return p.log(dec)
+	}
+}
+
+// log reads the log object's keys up to entries.
+func (p *parser) log(dec *json.Decoder) *headError {
+	for {
+		more, err := next(dec)
+		if err != nil {
+			return readFailed(err)
+		}
+		if !more {
+			return notHAR("log has no entries")
+		}
+		k, err := dec.Token()
+		if err != nil {
+			return readFailed(err)
+		}
+		switch k {
+		case "creator":
+			var c struct {
+				Name string `json:"name"`
+			}
+			if err := dec.Decode(&c); err != nil {
+				var te *json.UnmarshalTypeError
+				if !errors.As(err, &te) {
+					return readFailed(err)
+				}
+			}
+			p.creator = record.Excerpt(c.Name, 64)
+		case "entries":
+			t, err := dec.Token()
 			if err != nil {
-				return fail(err)
+				return readFailed(err)
 			}
-			switch k {
-			case "creator":
-				var c struct {
-					Name string `json:"name"`
-				}
-				if err := dec.Decode(&c); err != nil {
-					return fail(err)
-				}
-				creator = record.Excerpt(c.Name, 64)
-			case "entries":
-				found = true
-			default:
-				if err := skip(dec); err != nil {
-					return fail(err)
-				}
+			if t != json.Delim('[') {
+				return notHAR("log.entries is not an array")
 			}
-			if found {
-				break
+			return nil
+		default:
+			if err := skipValue(dec); err != nil {
+				return readFailed(err)
 			}
 		}
 	}
-	if !found {
-		return nil
+}
+
+// next says whether the object or array has another element; unlike
+// Decoder.More, it reports the end of the input as an error.
+func next(dec *json.Decoder) (bool, error) {
+	if dec.More() {
+		return true, nil
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-		return fail(errors.New("log.entries is not an array"))
+	t, err := dec.Token()
+	if err != nil {
+		return false, err
 	}
-	for dec.More() {
-		if err := ctx.Err(); err != nil {
+	if d, ok := t.(json.Delim); !ok || d != '}' && d != ']' {
+		return false, errors.New("malformed JSON")
+	}
+	return false, nil
+}
+
+// maxHeadDepth bounds the nesting of what is skipped before log.entries
+// (the decoder keeps a stack of it).
+const maxHeadDepth = 10000
+
+var errTooDeep = fmt.Errorf("JSON nested more than %d deep before log.entries", maxHeadDepth)
+
+// skipValue reads one value token by token: nothing is held but one
+// token, bounded by headReader.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		if depth > maxHeadDepth {
+			return errTooDeep
+		}
+		t, err := dec.Token()
+		if err != nil {
 			return err
 		}
-		start := dec.InputOffset()
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		// the entry's object starts at the first '{' after the previous
-		// value's end
-		pos := posAt(start + 1)
-		if err != nil {
-			in.CountRecord()
-			sink.Reject(&record.Reject{Pos: pos, Reason: "entry is not JSON: " + record.Escape(err.Error())})
-			return &record.RecordError{File: pos.File, Line: pos.Line, Err: err}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
 		}
-		in.CountRecord()
-		if len(raw) > MaxEntryBytes {
-			sink.Reject(&record.Reject{Pos: pos, Reason: fmt.Sprintf("entry of %d bytes is larger than %d", len(raw), MaxEntryBytes)})
-			continue
+		if depth == 0 {
+			return nil
 		}
-		var e entry
-		if err := json.Unmarshal(raw, &e); err != nil || e.Request == nil {
-			sink.Reject(&record.Reject{Pos: pos, Reason: ReasonNoRequest, Excerpt: record.Excerpt(string(raw), 128)})
-			continue
-		}
-		p.entry(in, &e, creator, pos, sink)
 	}
-	return nil
 }
 
-// skip reads and drops one JSON value.
-func skip(dec *json.Decoder) error {
-	var v json.RawMessage
-	return dec.Decode(&v)
-}
-
-func (Parser) entry(in *record.Input, e *entry, creator string, pos record.Position, sink record.Sink) {
-	rq := e.Request
-	u, _ := url.Parse(rq.URL)
-	s := record.Sighting{Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
-	if t, err := record.ParseTime(e.Started, in.Options.Loc()); err == nil {
-		s.ObservedAt = t
-	}
-	if u != nil {
-		s.Observer = u.Hostname()
-		s.Action = record.Action(strings.ToUpper(rq.Method), u.EscapedPath())
-	}
-	if in.Options.Observer != "" {
-		s.Observer = in.Options.Observer
-	}
-	if e.Response != nil && e.Response.Status > 0 {
-		s.Outcome = record.OutcomeFromStatus(e.Response.Status)
-	}
-	var auth string
-	for _, h := range rq.Headers {
-		switch strings.ToLower(h.Name) {
-		case "user-agent":
-			s.UserAgent = h.Value
-		case "authorization":
-			auth = h.Value
-		}
-	}
-	kv := map[string]string{"captured": "har", "server_ip": e.ServerIP, "creator": creator, "page": record.Excerpt(e.PageRef, 64)}
-
-	param, value, relay := samlValue(rq.PostData, rq.QueryString, u)
+func readFailed(err error) *headError {
+	var syn *json.SyntaxError
 	switch {
-	case param == "SAMLRequest":
-		sink.Ignore(pos, IgnoreSAMLRequest)
-		return
-	case param != "":
-		xml, binding, err := record.DecodeSAMLMessage(value)
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		return &headError{reason: "HAR cut off before its entries (truncated file?)", stop: errors.New("HAR cut off before its entries (truncated file?)")}
+	case errors.Is(err, errHeadTooLarge), errors.Is(err, errTooDeep):
+		return &headError{reason: ReasonNotHAR + ": " + err.Error(), stop: err}
+	case errors.As(err, &syn):
+		why := "invalid JSON before its entries: " + record.Escape(syn.Error())
+		return &headError{reason: why, stop: errors.New(why + "; the rest of the file is not read")}
+	}
+	return &headError{reason: "HAR not read: " + record.Escape(err.Error()), stop: err}
+}
+
+// entries reads the elements of log.entries, each a record.
+func (p *parser) entries(ctx context.Context, s *scanner) error {
+	n := 0
+	stop := func(line int64, why string) error {
+		return &record.RecordError{File: p.in.Name, Line: line,
+			Err: fmt.Errorf("log.entries: %s after entry %d; the rest of the file is not read: a JSON array cannot be resynchronised", why, n)}
+	}
+	cutOff := func(line int64, where string) error {
+		if err := s.readErr(); err != errCutOff {
+			return &record.RecordError{File: p.in.Name, Line: line, Err: fmt.Errorf("%s: %w", where, err)}
+		}
+		return &record.RecordError{File: p.in.Name, Line: line, Err: fmt.Errorf("%w %s (truncated file?)", io.ErrUnexpectedEOF, where)}
+	}
+	for {
+		if n&0xff == 0xff {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		c, ok := s.skipSpace()
+		if !ok {
+			return cutOff(s.line, fmt.Sprintf("after entry %d", n))
+		}
+		if c == ']' {
+			return s.drain()
+		}
+		if n > 0 {
+			if c != ',' {
+				return stop(s.line, "no comma")
+			}
+			s.skipByte()
+			if c, ok = s.skipSpace(); !ok {
+				return cutOff(s.line, fmt.Sprintf("after entry %d", n))
+			}
+			if c == ']' { // a trailing comma
+				return s.drain()
+			}
+		}
+		if c == ',' || c == '}' || c == ':' {
+			return stop(s.line, "an entry missing")
+		}
+		n++
+		pos := p.pos(s.line)
+		el, err := s.element()
+		p.in.CountRecord()
 		if err != nil {
-			sink.Reject(&record.Reject{Pos: pos, Reason: "SAMLResponse of the entry: " + err.Error(), Excerpt: record.Excerpt(value, 64)})
-			return
-		}
-		kv["binding"], kv["param"], kv["relay_state"] = binding, param, record.Excerpt(relay, 128)
-		s.Kind, s.Raw, s.Attrs = record.KindSAML, string(xml), record.AttrsJSON(kv)
-		sink.Sighting(&s)
-		return
-	case auth != "":
-		tok, why := record.BearerJWT(auth)
-		if tok == "" {
-			if why != "" {
-				sink.Ignore(pos, IgnoreNotBearer)
-			} else {
-				sink.Ignore(pos, record.IgnoreNoToken)
+			why := fmt.Sprintf("entry %d cut off (truncated file?)", n)
+			if err != errCutOff {
+				why = fmt.Sprintf("entry %d not read: %s", n, record.Escape(err.Error()))
 			}
-			return
+			p.reject(pos, why, excerpt(el.raw))
+			return cutOff(pos.Line, fmt.Sprintf("in entry %d", n))
 		}
-		s.Kind, s.Raw, s.Attrs = record.KindJWT, tok, record.AttrsJSON(kv)
-		sink.Sighting(&s)
-		return
+		p.entry(n, pos, el)
 	}
-	sink.Ignore(pos, record.IgnoreNoToken)
 }
 
-// samlValue finds the SAML message parameter of a request: its form
-// params, its form text, its query string, its URL's query, in that order.
-func samlValue(pd *struct {
-	MimeType string `json:"mimeType"`
-	Text     string `json:"text"`
-	Params   []nv   `json:"params"`
-}, qs []nv, u *url.URL) (param, value, relay string) {
-	find := func(vals []nv) (string, string, string) {
-		var p, v, r string
-		for _, x := range vals {
-			switch x.Name {
-			case "SAMLResponse", "wresult", "SAMLRequest":
-				if p == "" || x.Name != "SAMLRequest" && p == "SAMLRequest" {
-					p, v = x.Name, x.Value
-				}
-			case "RelayState":
-				r = x.Value
-			}
-		}
-		return p, v, r
-	}
-	if pd != nil {
-		if p, v, r := find(pd.Params); p != "" {
-			return p, v, unescapeLoose(r)
-		}
-		if strings.Contains(pd.Text, "SAMLResponse=") || strings.Contains(pd.Text, "wresult=") || strings.Contains(pd.Text, "SAMLRequest=") {
-			if p, v, ok := record.SAMLParam(strings.TrimSpace(pd.Text)); ok {
-				r, _ := record.FormValue(pd.Text, "RelayState")
-				return p, v, unescapeLoose(r)
-			}
-		}
-	}
-	if p, v, r := find(qs); p != "" {
-		return p, v, unescapeLoose(r)
-	}
-	if u != nil {
-		if p, v, ok := record.SAMLParam(u.RawQuery); ok {
-			r, _ := record.FormValue(u.RawQuery, "RelayState")
-			return p, v, unescapeLoose(r)
-		}
-	}
-	return "", "", ""
-}
-
-func unescapeLoose(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
-}
+// excerpt is the start of an entry's copy, for a reject.
+func excerpt(b []byte) []byte { return b[:min(len(b), 256)] }

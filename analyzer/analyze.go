@@ -456,7 +456,12 @@ CREATE OR REPLACE TEMP TABLE hit_lists AS
 ` + artifactListsSQL("WHERE s.artifact_key IN (SELECT artifact_key FROM rule_hits)") + `;
 DELETE FROM findings;
 INSERT INTO findings
-SELECT h.rule_id, h.level, h.title, a.kind, h.artifact_key, a.artifact_id, a.issuer, a.subject, a.signer_fp,
+-- (a finding on a credential no log shows, a derived token never used, is
+-- keyed <kind>::<id>: its kind and id are read from the key)
+SELECT h.rule_id, h.level, h.title,
+       coalesce(a.kind, CASE WHEN contains(h.artifact_key, '::') THEN split_part(h.artifact_key, '::', 1) END), h.artifact_key,
+       coalesce(a.artifact_id, CASE WHEN contains(h.artifact_key, '::') THEN substr(h.artifact_key, strpos(h.artifact_key, '::') + 2) END),
+       a.issuer, coalesce(a.subject, d.child_subject, d.subject), a.signer_fp,
        st.first_seen, st.last_seen, coalesce(st.sightings, 0), coalesce(st.accepted, 0),
        coalesce(hl.observers, []), coalesce(hl.principals, []), coalesce(hl.client_ips, []),
        h.reason || CASE WHEN coalesce(st.salvaged, 0) = 0 THEN ''
@@ -475,5 +480,6 @@ LEFT JOIN artifact_stats st ON st.artifact_key = h.artifact_key
 LEFT JOIN hit_lists hl ON hl.artifact_key = h.artifact_key
 LEFT JOIN matches m ON m.artifact_key = h.artifact_key
 LEFT JOIN triage t ON t.rule_id = h.rule_id AND t.artifact_key = h.artifact_key
-LEFT JOIN artifact_names n ON n.artifact_key = h.artifact_key;
+LEFT JOIN artifact_names n ON n.artifact_key = h.artifact_key
+LEFT JOIN (SELECT DISTINCT ON (key) * FROM derived) d ON d.key = h.artifact_key AND a.artifact_key IS NULL;
 `

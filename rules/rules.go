@@ -50,6 +50,10 @@ type Rule struct {
 	References     []string `yaml:"references"`
 	Mitre          []string `yaml:"mitre"`
 	FalsePositives []string `yaml:"falsepositives"`
+	// Frameworks are the control frameworks a finding maps to (OWASP
+	// Non-Human Identity Top 10, NIST CSF 2.0, NIST SP 800-207); empty
+	// takes DefaultFrameworks.
+	Frameworks []string `yaml:"frameworks"`
 	// Fields are the finding fields (JSON names, e.g. subject, client_ips,
 	// reason) a table of this rule's findings shows; empty for the default.
 	Fields []string `yaml:"fields"`
@@ -58,6 +62,30 @@ type Rule struct {
 
 	// Source is where the rule came from: "builtin:NAME.yml" or a file path.
 	Source string `yaml:"-"`
+}
+
+// DefaultFrameworks are the references of a detection rule that names
+// none: finding an artifact an exposed key made, where it was accepted.
+var DefaultFrameworks = []string{
+	"NIST CSF 2.0 DE.AE-02 (potentially adverse events are analyzed)",
+	"NIST CSF 2.0 DE.CM-09 (computing hardware, software and their data are monitored)",
+	"NIST SP 800-207 tenet 6 (authentication and authorization are dynamic and strictly enforced before access)",
+}
+
+// InvalidationFrameworks are the references of what must be invalidated:
+// derived credentials, the worklist.
+var InvalidationFrameworks = []string{
+	"OWASP Non-Human Identity Top 10 NHI-03 (rotation and invalidation of compromised signing material)",
+	"NIST CSF 2.0 RS.MI-01 (incidents are contained) and RS.MI-02 (incidents are eradicated)",
+	"NIST SP 800-207 tenet 3 (access is granted per session)",
+}
+
+// FrameworkRefs are r's frameworks, or the defaults.
+func (r *Rule) FrameworkRefs() []string {
+	if len(r.Frameworks) > 0 {
+		return r.Frameworks
+	}
+	return DefaultFrameworks
 }
 
 // Test is a small case a rule must (or must not) hit: rows for the case

@@ -182,6 +182,7 @@ type ruleJSON struct {
 	Description    string   `json:"description"`
 	References     []string `json:"references"`
 	FalsePositives []string `json:"falsepositives"`
+	Frameworks     []string `json:"frameworks"`
 	Source         string   `json:"source"`
 	Tests          int      `json:"tests"`
 }
@@ -191,7 +192,7 @@ func writeRulesJSON(env *env, all []*rules.Rule) error {
 	for i, r := range all {
 		out[i] = ruleJSON{ID: r.ID, Title: r.Title, Level: r.Level, Status: r.Status, Kind: r.Kind, Mitre: orEmpty(r.Mitre),
 			Description: strings.TrimSpace(r.Description), References: orEmpty(r.References),
-			FalsePositives: orEmpty(r.FalsePositives), Source: r.Source, Tests: len(r.Tests)}
+			FalsePositives: orEmpty(r.FalsePositives), Frameworks: r.FrameworkRefs(), Source: r.Source, Tests: len(r.Tests)}
 	}
 	return writeJSON(env.stdout, out)
 }

@@ -31,6 +31,7 @@ Usage:
   forgehunt tui [--case FILE]                        triage a saved case in the terminal
   forgehunt rules list|show|test|lint                the detection rules and their tests
   forgehunt report --case FILE [--format html]       the case's report: keys, forgeries, blast radius, timeline
+  forgehunt worklist --case FILE                     what to invalidate: artifacts, derived credentials, stale trust
   forgehunt query --case FILE SQL                    read-only SQL over a saved case
   forgehunt formats                                  the log formats forgehunt reads
   forgehunt bench [--lines N]                        measure a hunt against DuckDB's own scan (developers)
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = cmdDemo(ctx, env, rest)
 	case "report":
 		code, err = cmdReport(ctx, env, rest)
+	case "worklist":
+		code, err = cmdWorklist(ctx, env, rest)
 	case "rules":
 		code, err = cmdRules(ctx, env, rest)
 	case "tui":

@@ -10,6 +10,9 @@
 --     else by what it logs: a token of that user for the client the event
 --     names (subject_token_client_id, a token's azp), presented to some
 --     service within ten minutes before the exchange;
+--   a Kubernetes TokenRequest: the requester's own token by its id;
+--   a token naming its actor (act) that no exchange event issued: a token
+--     of that user presented just before (the act chain);
 --   AWS STS AssumeRoleWithWebIdentity: a token of that issuer, subject and
 --     audience that was valid at the call (CloudTrail logs no token id).
 -- A derived credential is tainted when its one candidate is a forgery (a
@@ -39,6 +42,33 @@ exch_m AS (
       AND EXISTS (SELECT 1 FROM sightings s WHERE s.artifact_key = a.artifact_key
                   AND s.observed_at BETWEEN x.issued_at - INTERVAL 10 MINUTE AND x.issued_at + INTERVAL 5 SECOND)
 ),
+-- a Kubernetes TokenRequest made with another token: the requester's
+-- credential id ("JTI=…") is logged with the issuance
+k8s_m AS (
+    SELECT i.artifact_id AS child_id, i.issued_at AS derived_at, i.expires_at, i.subject,
+           json_extract_string(i.attrs, '$."requester"') AS actor, i.src_file, i.src_line, a.artifact_key AS parent_key,
+           'the requester''s token id' AS joined_by
+    FROM issuances i
+    JOIN artifacts a ON a.kind = 'jwt'
+         AND a.artifact_id = regexp_replace(json_extract_string(i.attrs, '$."requester.credential-id"'), '^JTI=', '')
+    WHERE i.kind = 'jwt' AND i.artifact_id IS NOT NULL
+      AND json_extract_string(i.attrs, '$."requester.credential-id"') IS NOT NULL
+),
+-- a token that names its actor (an act claim, RFC 8693 section 4.1)
+-- with no exchange event that issued it: minted by a service acting on
+-- a token of the same user presented to it just before
+act_m AS (
+    SELECT c.artifact_id AS child_id, c.issued_at AS derived_at, c.expires_at, c.subject,
+           json_extract_string(c.claims, '$.act.sub') AS actor, NULL::VARCHAR AS src_file, NULL::BIGINT AS src_line,
+           p.artifact_key AS parent_key, 'its act claim (actor ' || json_extract_string(c.claims, '$.act.sub') || '), user and time' AS joined_by
+    FROM artifacts c
+    JOIN artifacts p ON p.kind = 'jwt' AND p.artifact_key <> c.artifact_key AND lower(p.subject) = lower(c.subject)
+         AND p.artifact_id IS DISTINCT FROM c.artifact_id
+    WHERE c.kind = 'jwt' AND c.issued_at IS NOT NULL AND json_extract_string(c.claims, '$.act.sub') IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM exch x WHERE x.artifact_id = c.artifact_id)
+      AND EXISTS (SELECT 1 FROM sightings s WHERE s.artifact_key = p.artifact_key
+                  AND s.observed_at BETWEEN c.issued_at - INTERVAL 10 MINUTE AND c.issued_at + INTERVAL 5 SECOND)
+),
 sts AS (
     SELECT i.*, json_extract_string(i.attrs, '$.token_issuer') AS token_issuer,
            json_extract_string(i.attrs, '$.roleArn') AS role_arn
@@ -58,16 +88,33 @@ SELECT 'token-exchange' AS relation, 'jwt' AS child_kind, m.*,
        (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id) AS child_key
 FROM exch_m m
 UNION ALL
+SELECT 'token-request', 'jwt', m.*,
+       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
+FROM k8s_m m
+UNION ALL
+SELECT 'acting-for', 'jwt', m.*,
+       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
+FROM act_m m
+UNION ALL
 SELECT 'sts-web-identity', 'aws-session', m.*,
        (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'aws-session' AND c.artifact_id = m.child_id)
 FROM sts_m m;
 
+-- forgeries: what an exposed key signed that no issuance accounts for,
+-- and tokens known only by id (a Kubernetes audit log's) whose issuance
+-- log covers their time and lacks them
 CREATE OR REPLACE TEMP TABLE forged_roots AS
 SELECT a.artifact_key
 FROM artifacts a
 JOIN keys k ON k.key_fp = a.signer_fp AND k.role = 'exposed'
 JOIN matches m ON m.artifact_key = a.artifact_key
-WHERE a.sig_status = 'valid' AND m.match_type = 'none';
+WHERE a.sig_status = 'valid' AND m.match_type = 'none'
+UNION
+SELECT a.artifact_key
+FROM artifacts a JOIN matches m ON m.artifact_key = a.artifact_key
+WHERE a.kind = 'jwt' AND a.sig_status = 'unverifiable' AND a.raw_sha256 IS NULL
+  AND m.match_type = 'none' AND m.coverage = 'covered'
+  AND EXISTS (SELECT 1 FROM sightings s WHERE s.artifact_key = a.artifact_key AND s.outcome = 'accepted');
 
 -- what each forgery reaches, through derived credentials that were seen
 -- (an unseen one is a leaf), at most five steps down

@@ -11,6 +11,7 @@ import (
 
 	"github.com/forgehunt/forgehunt/internal/ciincident"
 	"github.com/forgehunt/forgehunt/internal/ctincident"
+	"github.com/forgehunt/forgehunt/internal/derivincident"
 	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
 	"github.com/forgehunt/forgehunt/internal/samlincident"
@@ -39,6 +40,10 @@ truth. Scenarios:
                 API servers, CloudTrail web identity sessions), Golden SAML
                 (Entra sign-ins, a two-server AD FS farm's audit events) and
                 an Okta org's leaked key (System Log, an API gateway's log)
+  derived       forged tokens followed downstream: an agent's token
+                exchanges (Keycloak TOKEN_EXCHANGE), AWS STS sessions and
+                their uses, the key revoked and a verifier still trusting
+                it; then 'forgehunt worklist' lists what to invalidate
   saml          Golden SAML with the assertions themselves: a stolen AD FS
                 token-signing certificate; the farm's 1200 events, two
                 service providers' logs, their proxies' logged form bodies
@@ -47,8 +52,8 @@ truth. Scenarios:
                 key that copies the certificate's name
 
 Flags:
-  --scenario NAME  tokens, certificates, signatures, identity or saml
-                   (default tokens)
+  --scenario NAME  tokens, certificates, signatures, identity, saml or
+                   derived (default tokens)
   --dir DIR        where to write the incident and its case file
                    (default: forgehunt-demo in the system's temp directory)
   --seed N         random seed of the incident (default 1)
@@ -67,6 +72,9 @@ type demoScenario struct {
 	// floor is the lowest level a finding on a forgery must have to count
 	// as found (a certificate outside the CA's records is low by design).
 	floor string
+	// derived: the forged list holds derived credentials as <kind>::<id>,
+	// scored by their findings' artifact ids.
+	derived bool
 }
 
 func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
@@ -129,6 +137,21 @@ func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
 			paths: []string{p(idincident.K8sDir), p(idincident.CloudTrail), p(idincident.EntraDir), p(idincident.ADFSDir),
 				p(idincident.OktaDir), p(path.Dir(idincident.GatewayLog))},
 		}, forged: truth.ForgedKeys(), what: "credential", floor: "high"}, nil
+	case "derived", "downstream", "worklist":
+		truth, err := derivincident.Generate(dir, seed)
+		if err != nil {
+			return nil, err
+		}
+		p := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+		forged := append([]string{}, truth.Forged...)
+		for _, d := range truth.Derived {
+			forged = append(forged, d.Kind+"::"+d.ID)
+		}
+		return &demoScenario{config: &huntConfig{
+			exposed: stringList{p(derivincident.KeyFile)}, trusted: stringList{p(derivincident.NewKeyFile)},
+			exposedFrom: truth.ExposedFrom, revokedAt: truth.RevokedAt,
+			paths: []string{p("keycloak"), p("agent"), p("orders"), p(derivincident.CloudTrailDir)},
+		}, forged: forged, what: "credential", floor: "high", derived: true}, nil
 	case "saml", "golden-saml", "assertions":
 		truth, err := samlincident.Generate(dir, samlincident.Config{Seed: seed})
 		if err != nil {
@@ -141,7 +164,7 @@ func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
 			paths:       []string{p(samlincident.ADFSDir), p(samlincident.SPDir), p(samlincident.ProxyDir), p(samlincident.HARFile)},
 		}, forged: truth.ForgedKeys(), what: "assertion", floor: "high"}, nil
 	}
-	return nil, usagef("unknown scenario %q (want tokens, certificates, signatures, identity or saml)", name)
+	return nil, usagef("unknown scenario %q (want tokens, certificates, signatures, identity, saml or derived)", name)
 }
 
 func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
@@ -203,7 +226,11 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 	found := map[string]bool{}
 	for _, f := range res.findings {
 		if rules.LevelRank(f.Level) >= rules.LevelRank(sc.floor) {
-			found[f.ArtifactKey] = true
+			k := f.ArtifactKey
+			if sc.derived && f.RuleID == "derived-credential-of-forgery" {
+				k = f.Kind + "::" + f.ArtifactID
+			}
+			found[k] = true
 		}
 	}
 	tp := 0
@@ -223,5 +250,8 @@ func cmdDemo(ctx context.Context, env *env, args []string) (int, error) {
 		filepath.Join(*dir, "truth.json"), len(sc.forged), sc.what, len(found), sc.floor, precision, recall)
 	fmt.Fprintf(env.stderr, "\nnext:\n  forgehunt tui --case %s\n  forgehunt report --case %s --format html --out %s\n",
 		casePath, casePath, filepath.Join(*dir, "report.html"))
+	if sc.derived {
+		fmt.Fprintf(env.stderr, "  forgehunt worklist --case %s\n", casePath)
+	}
 	return exitOK, nil
 }

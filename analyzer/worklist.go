@@ -39,7 +39,7 @@ WITH xk AS (SELECT key_fp, revoked_at FROM keys WHERE role = 'exposed'),
 now_t AS (SELECT max(observed_at) AS t FROM sightings),
 tainted AS (SELECT key FROM derived WHERE taint IN ('tainted', 'ambiguous')),
 arts AS (
-    SELECT a.artifact_key, a.kind, a.artifact_id, a.subject, a.issuer, a.expires_at, a.names,
+    SELECT a.artifact_key, a.kind, a.artifact_id, coalesce(n.subject_name, a.subject) AS subject, a.issuer, a.expires_at, a.names,
            coalesce(m.match_type, 'none') IN ('raw', 'id', 'weak') AS issued, x.revoked_at,
            coalesce(st.accepted, 0) AS uses, st.first_accepted, st.last_accepted,
            (SELECT arg_min(s.src_file || ':' || s.src_line, s.observed_at) FROM sightings s WHERE s.artifact_key = a.artifact_key) AS evidence
@@ -47,6 +47,7 @@ arts AS (
     JOIN xk x ON x.key_fp = a.signer_fp
     LEFT JOIN matches m ON m.artifact_key = a.artifact_key
     LEFT JOIN artifact_stats st ON st.artifact_key = a.artifact_key
+    LEFT JOIN artifact_names n ON n.artifact_key = a.artifact_key
     CROSS JOIN now_t
     WHERE a.sig_status = 'valid'
       AND (a.expires_at IS NULL OR a.expires_at > coalesce(x.revoked_at, now_t.t))
@@ -71,7 +72,7 @@ SELECT 'artifact', kind, coalesce(artifact_id, artifact_key), CASE WHEN issued T
        evidence, artifact_key
 FROM arts
 UNION ALL
-SELECT 'derived', d.child_kind, d.child_id, d.taint, coalesce(d.child_subject, d.subject), NULL, d.valid_until, d.first_use, d.last_use, d.uses,
+SELECT 'derived', d.child_kind, d.child_id, d.taint, coalesce(dn.subject_name, d.child_subject, d.subject), NULL, d.valid_until, d.first_use, d.last_use, d.uses,
        CASE d.child_kind
            WHEN 'aws-session' THEN 'revoke the sessions of ' || coalesce(d.actor, 'the role') || ' issued before now (an IAM deny on aws:TokenIssueTime) '
                 || 'and review what access key ' || d.child_id || ' did'
@@ -80,7 +81,8 @@ SELECT 'derived', d.child_kind, d.child_id, d.taint, coalesce(d.child_subject, d
        CASE d.taint WHEN 'ambiguous' THEN 'derived (' || d.relation || ') from one of ' || d.candidates || ' tokens, ' || d.tainted_candidates || ' of them forged: ambiguous'
             ELSE 'derived (' || d.relation || ', depth ' || d.depth || ') from a forged token' END,
        d.src_file || ':' || d.src_line, d.key
-FROM derived d WHERE d.taint IN ('tainted', 'ambiguous')
+FROM derived d LEFT JOIN artifact_names dn ON dn.artifact_key = d.child_key
+WHERE d.taint IN ('tainted', 'ambiguous')
 UNION ALL
 SELECT 'verifier', NULL, s.observer, 'stale-trust', NULL, NULL, NULL, min(s.observed_at), max(s.observed_at), count(*),
        'remove the exposed key from the trust of ' || s.observer || ' (its JWKS cache, pinned key or trust anchor) and restart what caches it',

@@ -87,6 +87,9 @@ type report struct {
 	timeline []timelineRow
 	triage   map[string]int
 	from, to time.Time
+	worklist []analyzer.WorkItem
+	// frameworks of the rules that hit, by rule id
+	frameworks map[string][]string
 }
 
 type reportKey struct {
@@ -180,7 +183,27 @@ func loadReport(ctx context.Context, cs *analyzer.Case) (*report, error) {
 		r.timeline = append(r.timeline, x)
 	}
 	rows.Close()
-	return r, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// the worklist, when the case was hunted by a forgehunt that derives
+	if wl, err := cs.Worklist(ctx); err == nil {
+		r.worklist = wl
+	}
+	builtin, _ := rules.Builtin()
+	byID := map[string]*rules.Rule{}
+	for _, ru := range builtin {
+		byID[ru.ID] = ru
+	}
+	r.frameworks = map[string][]string{}
+	for _, f := range r.findings {
+		if ru, ok := byID[f.RuleID]; ok {
+			r.frameworks[f.RuleID] = ru.FrameworkRefs()
+		} else {
+			r.frameworks[f.RuleID] = rules.DefaultFrameworks
+		}
+	}
+	return r, nil
 }
 
 func (r *report) forgedCount() int {
@@ -220,6 +243,21 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	b.WriteString("\n## Triage\n\n")
 	for _, s := range sortedKeys(r.triage) {
 		fmt.Fprintf(&b, "- %s: %d\n", mdEscape(s), r.triage[s])
+	}
+	b.WriteString("\n## Invalidation worklist\n\n")
+	if len(r.worklist) == 0 {
+		b.WriteString("Nothing to invalidate (or no revocation time was given: `--revoked-at`).\n")
+	} else {
+		b.WriteString("| item | kind | id | status | valid until | uses | action |\n|---|---|---|---|---|---|---|\n")
+		for _, it := range r.worklist {
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %d | %s |\n", it.Item, mdEscape(orNone(it.Kind)), mdCode(it.ID), it.Status,
+				worklistTime(it.Until), it.Uses, mdEscape(it.Action))
+		}
+		fmt.Fprintf(&b, "\nReferences: %s.\n", mdEscape(strings.Join(rules.InvalidationFrameworks, "; ")))
+	}
+	b.WriteString("\n## Framework references\n\n")
+	for _, id := range sortedKeys(r.frameworks) {
+		fmt.Fprintf(&b, "- %s: %s\n", mdEscape(id), mdEscape(strings.Join(r.frameworks[id], "; ")))
 	}
 	b.WriteString("\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -274,6 +312,21 @@ th{background:#f4f4f4}.critical,.high{color:#b00020}.medium{color:#a35a00}.low{c
 	b.WriteString("<h2 id=\"triage\">Triage</h2>\n<ul>\n")
 	for _, s := range sortedKeys(r.triage) {
 		fmt.Fprintf(&b, "<li>%s: %d</li>\n", e(s), r.triage[s])
+	}
+	b.WriteString("</ul>\n<h2 id=\"worklist\">Invalidation worklist</h2>\n")
+	if len(r.worklist) == 0 {
+		b.WriteString("<p>Nothing to invalidate (or no revocation time was given: <code>--revoked-at</code>).</p>\n")
+	} else {
+		b.WriteString("<table><tr><th>item</th><th>kind</th><th>id</th><th>status</th><th>valid until</th><th>uses</th><th>action</th><th>why</th><th>evidence</th></tr>\n")
+		for _, it := range r.worklist {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>\n",
+				e(it.Item), e(orNone(it.Kind)), e(it.ID), e(it.Status), e(worklistTime(it.Until)), it.Uses, e(it.Action), e(it.Why), e(it.Evidence))
+		}
+		fmt.Fprintf(&b, "</table>\n<p>References: %s.</p>\n", e(strings.Join(rules.InvalidationFrameworks, "; ")))
+	}
+	b.WriteString("<h2 id=\"frameworks\">Framework references</h2>\n<ul>\n")
+	for _, id := range sortedKeys(r.frameworks) {
+		fmt.Fprintf(&b, "<li><b>%s</b>: %s</li>\n", e(id), e(strings.Join(r.frameworks[id], "; ")))
 	}
 	b.WriteString("</ul>\n<h2 id=\"findings\">Findings</h2>\n")
 	for _, in := range byArtifact(r.findings) {
@@ -364,4 +417,4 @@ func nullTimeText(t sql.NullTime) string {
 	return t.Time.UTC().Format(time.RFC3339)
 }
 
-func sortedKeys(m map[string]int) []string { return slices.Sorted(maps.Keys(m)) }
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

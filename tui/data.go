@@ -117,7 +117,19 @@ type detailData struct {
 	match    *matchRow
 	stats    *statsRow
 	others   []otherFinding
-	errs     []string
+	// derived is the tree of credentials derived from the artifact
+	// (depth first); from, what it was derived from, when it is derived
+	derived []derivedNode
+	from    []derivedNode
+	errs    []string
+}
+
+// derivedNode is a credential derived from another (a token exchanged, an
+// STS session), as the derived table of the case records it.
+type derivedNode struct {
+	key, kind, id, relation, taint, actor string
+	uses                                  int64
+	depth                                 int
 }
 
 func loadDetail(ctx context.Context, c *analyzer.Case, id findingID) tea.Cmd {
@@ -190,6 +202,8 @@ func queryDetail(ctx context.Context, c *analyzer.Case, id findingID) (*detailDa
 	} else if err != sql.ErrNoRows {
 		d.errs = append(d.errs, "sighting statistics unavailable: "+err.Error())
 	}
+
+	d.derived, d.from = queryDerived(ctx, db, id.key)
 
 	rows, err := db.QueryContext(ctx, `
 		SELECT rule_id, level, status, reason FROM findings
@@ -496,4 +510,45 @@ func anyStrings(v any) []string {
 		}
 	}
 	return out
+}
+
+// queryDerived reads the credentials derived from key, down the tree, and
+// what key itself was derived from. A case analyzed before derivations
+// existed has no derived table: nothing.
+func queryDerived(ctx context.Context, db *sql.DB, key string) (tree, from []derivedNode) {
+	read := func(q string, args ...any) []derivedNode {
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil
+		}
+		defer rows.Close()
+		var out []derivedNode
+		for rows.Next() {
+			var n derivedNode
+			var actor sql.NullString
+			if rows.Scan(&n.key, &n.kind, &n.id, &n.relation, &n.taint, &actor, &n.uses, &n.depth) != nil {
+				return out
+			}
+			n.actor = actor.String
+			out = append(out, n)
+		}
+		return out
+	}
+	tree = read(`
+		WITH RECURSIVE t(key, child_key, depth, path) AS (
+		    SELECT key, child_key, 1, [key] FROM derived WHERE list_contains(parents, ?)
+		    UNION ALL
+		    SELECT d.key, d.child_key, t.depth + 1, list_append(t.path, d.key)
+		    FROM t JOIN derived d ON t.child_key IS NOT NULL AND list_contains(d.parents, t.child_key)
+		    WHERE t.depth < 5 AND NOT list_contains(t.path, d.key)
+		)
+		SELECT d.key, d.child_kind, d.child_id, d.relation, d.taint, d.actor, d.uses, t.depth
+		FROM t JOIN derived d USING (key)
+		ORDER BY t.path`, key)
+	from = read(`
+		SELECT coalesce(p.artifact_key, x.p), coalesce(p.kind, ''), coalesce(p.artifact_id, x.p), d.relation, d.taint, d.actor, 0, 1
+		FROM derived d, unnest(d.parents) AS x(p)
+		LEFT JOIN artifacts p ON p.artifact_key = x.p
+		WHERE d.key = ?`, key)
+	return tree, from
 }

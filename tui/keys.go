@@ -13,6 +13,9 @@ type keyMap struct {
 	Down, Up, Top, Bottom, PageDown, PageUp key.Binding
 
 	Open, Timeline, Back, NextView, PrevView, Blast, Reload, Help, Quit, ForceQuit key.Binding
+	// NextDerived, PrevDerived and OpenDerived move in and open the
+	// detail's derived-credential tree.
+	NextDerived, PrevDerived, OpenDerived key.Binding
 
 	Filter, Sort, SortReverse key.Binding
 	// Statuses are the status filters in key order; the first shows every status.
@@ -45,16 +48,20 @@ func newKeyMap() keyMap {
 		PageDown: bind("ctrl+d pgdn", "page down", "ctrl+d", "pgdown", "space"),
 		PageUp:   bind("ctrl+u pgup", "page up", "ctrl+u", "pgup"),
 
-		Open:      bind("enter", "open the finding", "enter"),
-		Timeline:  bind("t", "sightings timeline", "t"),
-		Back:      bind("esc", "back / clear filter", "esc"),
-		NextView:  bind("tab", "next view", "tab"),
-		PrevView:  bind("shift+tab", "previous view", "shift+tab"),
-		Blast:     bind("B", "blast radius", "B"),
-		Reload:    bind("R ctrl+r", "reload from the case", "R", "ctrl+r"),
-		Help:      bind("?", "this help", "?"),
-		Quit:      bind("q", "quit", "q"),
-		ForceQuit: bind("ctrl+c", "quit", "ctrl+c"),
+		Open:     bind("enter", "open the finding", "enter"),
+		Timeline: bind("t", "sightings timeline", "t"),
+
+		NextDerived: bind("]", "next derived credential", "]"),
+		PrevDerived: bind("[", "previous derived credential", "["),
+		OpenDerived: bind("d", "open the derived credential", "d"),
+		Back:        bind("esc", "back / clear filter", "esc"),
+		NextView:    bind("tab", "next view", "tab"),
+		PrevView:    bind("shift+tab", "previous view", "shift+tab"),
+		Blast:       bind("B", "blast radius", "B"),
+		Reload:      bind("R ctrl+r", "reload from the case", "R", "ctrl+r"),
+		Help:        bind("?", "this help", "?"),
+		Quit:        bind("q", "quit", "q"),
+		ForceQuit:   bind("ctrl+c", "quit", "ctrl+c"),
 
 		Filter:      bind("/", "filter (enter keeps it)", "/"),
 		Sort:        bind("s", "sort column", "s"),
@@ -146,6 +153,7 @@ func (km keyMap) fullHelp() []helpSection {
 	return []helpSection{
 		{"Move", []key.Binding{km.Down, km.Up, km.Top, km.Bottom, km.PageDown, km.PageUp,
 			km.Open, km.Timeline, km.Back,
+			hint("] [ d", "derived: pick, open", km.NextDerived, km.PrevDerived, km.OpenDerived),
 			hint("tab shift+tab", "next / previous view", km.NextView, km.PrevView),
 			km.Blast, km.Reload, km.Help,
 			hint("q ctrl+c", "quit", km.Quit, km.ForceQuit)}},
@@ -168,8 +176,12 @@ func (m Model) hints() []key.Binding {
 			hint("f/b/r/n", "triage", append(bindings(km.Marks), km.Note)...),
 			hint("tab", "views", km.NextView), help}
 	case m.view == viewDetail:
-		return []key.Binding{hint("j/k", "scroll", km.Down, km.Up), hint("t", "timeline", km.Timeline),
+		hs := []key.Binding{hint("j/k", "scroll", km.Down, km.Up), hint("t", "timeline", km.Timeline),
 			hint("f/b/r/o", "mark", bindings(km.Marks)...), hint("n", "note", km.Note), hint("esc", "back", km.Back), help}
+		if m.detail != nil && len(m.detail.derived) > 0 {
+			hs = append(hs[:len(hs)-2], hint("]/d", "derived", km.NextDerived, km.OpenDerived), hs[len(hs)-2], hs[len(hs)-1])
+		}
+		return hs
 	case m.view == viewTimeline:
 		return []key.Binding{hint("j/k", "move", km.Down, km.Up), hint("g/G", "ends", km.Top, km.Bottom),
 			hint("enter", "detail", km.Open), hint("esc", "back", km.Back), help}

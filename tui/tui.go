@@ -115,6 +115,7 @@ type Model struct {
 	detailLoading bool
 	detailErr     string
 	detailScroll  int
+	derivedCursor int // the selected node of the detail's derived tree
 
 	// Timeline of one artifact.
 	timelineKey        string
@@ -421,6 +422,21 @@ func (m Model) detailKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openTimeline(m.detailFinding.ArtifactKey, viewDetail)
 	case key.Matches(k, km.Note):
 		return m.startNote(m.detailFinding)
+	case key.Matches(k, km.NextDerived) && m.detail != nil && len(m.detail.derived) > 0:
+		m.derivedCursor = (m.derivedCursor + 1) % len(m.detail.derived)
+		return m, nil
+	case key.Matches(k, km.PrevDerived) && m.detail != nil && len(m.detail.derived) > 0:
+		m.derivedCursor = (m.derivedCursor + len(m.detail.derived) - 1) % len(m.detail.derived)
+		return m, nil
+	case key.Matches(k, km.OpenDerived) && m.detail != nil && m.derivedCursor < len(m.detail.derived):
+		node := m.detail.derived[m.derivedCursor]
+		for _, f := range m.all {
+			if f.ArtifactKey == node.key {
+				return m.openDetail(f)
+			}
+		}
+		m.message = "no finding on " + node.kind + " " + node.id + " (a legitimate derivation)"
+		return m, nil
 	}
 	if status, ok := match(k, km.Marks); ok {
 		f := m.detailFinding
@@ -456,6 +472,7 @@ func (m Model) openDetail(f analyzer.Finding) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.detailFinding, m.detail, m.detailErr, m.detailLoading = f, nil, "", true
+	m.derivedCursor = 0
 	return m, loadDetail(m.ctx, m.c, idOf(f))
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/analyzer/keys"
 	"github.com/forgehunt/forgehunt/internal/ciincident"
+	"github.com/forgehunt/forgehunt/internal/derivincident"
 	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/incident"
 	"github.com/forgehunt/forgehunt/parsers/record"
@@ -907,5 +908,74 @@ func TestIDOnlyFindingInPlatformTerms(t *testing.T) {
 				t.Errorf("the %s detail does not show %q:\n%s", f.Platform, w, detail)
 			}
 		}
+	}
+}
+
+// A forged token's detail shows what it was turned into (the
+// derived-credential tree); a node opens its own finding, which names
+// what it was derived from.
+func TestDerivedCredentialTree(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := derivincident.Generate(dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposed, err := keys.LoadFile(filepath.Join(dir, derivincident.KeyFile), keys.RoleExposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := keys.LoadFile(filepath.Join(dir, derivincident.NewKeyFile), keys.RoleTrusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := append(exposed, trusted...)
+	c, err := analyzer.OpenCase(ctx, filepath.Join(dir, "case.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetKeys(ctx, set, analyzer.KeyWindow{ExposedFrom: truth.ExposedFrom, RevokedAt: truth.RevokedAt}); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, p := range []string{"keycloak", "agent", "orders", derivincident.CloudTrailDir} {
+		paths = append(paths, filepath.Join(dir, p))
+	}
+	if _, err := c.Ingest(ctx, paths, set, analyzer.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := rules.Builtin()
+	if _, err := c.Analyze(ctx, rs, analyzer.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	// the forged token the agent exchanged, whose delegated token was used
+	var d0 derivincident.Derived
+	for _, d := range truth.Derived {
+		if d.Relation == "token-exchange" && d.Uses > 0 {
+			d0 = d
+		}
+	}
+	var parentID string
+	if err := c.DB.QueryRowContext(ctx, `SELECT artifact_id FROM artifacts WHERE artifact_key = ?`, d0.Parent).Scan(&parentID); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, c, 160, 50)
+	d.press("/")
+	d.typeText(parentID[:12])
+	d.press("enter", "enter")
+	detail := d.scrollAll()
+	for _, w := range []string{"Derived credentials", d0.ID, "token-exchange", "agent-svc", "tainted", "3 use(s)"} {
+		if !strings.Contains(detail, w) {
+			t.Fatalf("the forged token's detail does not show %q:\n%s", w, detail)
+		}
+	}
+	d.press("d")
+	m := d.model()
+	if m.detailFinding.RuleID != "derived-credential-of-forgery" || m.detailFinding.ArtifactID != d0.ID {
+		t.Fatalf("d opened %s %s, want the derived credential %s", m.detailFinding.RuleID, m.detailFinding.ArtifactID, d0.ID)
+	}
+	if detail := d.scrollAll(); !strings.Contains(detail, "derived from") || !strings.Contains(detail, parentID) {
+		t.Errorf("the derived credential's detail does not name its parent %s:\n%s", parentID, detail)
 	}
 }

@@ -428,6 +428,28 @@ func (m Model) detailLines() []string {
 	add(kv(st, "client ips", cleanList(f.ClientIPs), w)...)
 	add("  " + st.faint.Render("press t for the timeline"))
 
+	if len(d.from) > 0 || len(d.derived) > 0 {
+		section("Derived credentials")
+		for _, n := range d.from {
+			add(kv(st, "derived from", clean(n.kind+" "+orDash(n.id))+" ("+clean(n.relation)+", "+clean(n.taint)+")", w)...)
+		}
+		for i, n := range d.derived {
+			mark := "  "
+			if i == m.derivedCursor {
+				mark = "▸ "
+			}
+			line := strings.Repeat("  ", n.depth-1) + "└ " + clean(n.kind) + " " + clean(n.id) + "  " + clean(n.relation)
+			if n.actor != "" {
+				line += " → " + clean(n.actor)
+			}
+			line += fmt.Sprintf("  %s, %d use(s)", clean(n.taint), n.uses)
+			add("  " + mark + line)
+		}
+		if len(d.derived) > 0 {
+			add("  " + st.faint.Render("] / [ select, d opens the selected credential's finding"))
+		}
+	}
+
 	section("Evidence")
 	if len(f.Evidence) == 0 {
 		add("  none recorded")

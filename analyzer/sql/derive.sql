@@ -11,6 +11,7 @@
 --     names (subject_token_client_id, a token's azp), presented to some
 --     service within ten minutes before the exchange;
 --   a Kubernetes TokenRequest: the requester's own token by its id;
+--   Entra ID's token (uti) issued on a federated sign-in: its record;
 --   a token naming its actor (act) that no exchange event issued: a token
 --     of that user presented just before (the act chain);
 --   AWS STS AssumeRoleWithWebIdentity: a token of that issuer, subject and
@@ -23,17 +24,19 @@
 CREATE OR REPLACE TEMP TABLE derivation_candidates AS
 WITH exch AS (
     SELECT i.*, json_extract_string(i.attrs, '$.subject_token_client_id') AS subject_client,
-           json_extract_string(i.attrs, '$.subject_token_id') AS subject_token_id
+           json_extract_string(i.attrs, '$.subject_token_id') AS subject_token_id,
+           -- the acting party a delegation provider logs, else the client that exchanged
+           coalesce(json_extract_string(i.attrs, '$.actor'), json_extract_string(i.attrs, '$.actor_id'), i.audience) AS actor
     FROM issuances i
     WHERE i.kind = 'jwt' AND i.artifact_id IS NOT NULL
       AND json_extract_string(i.attrs, '$.type') = 'TOKEN_EXCHANGE'
 ),
 exch_m AS (
-    SELECT x.artifact_id AS child_id, x.issued_at AS derived_at, x.expires_at, x.subject, x.audience AS actor,
+    SELECT x.artifact_id AS child_id, x.issued_at AS derived_at, x.expires_at, x.subject, x.actor,
            x.src_file, x.src_line, a.artifact_key AS parent_key, 'the subject token''s id' AS joined_by
     FROM exch x JOIN artifacts a ON a.kind = 'jwt' AND a.artifact_id = x.subject_token_id
     UNION ALL
-    SELECT x.artifact_id, x.issued_at, x.expires_at, x.subject, x.audience, x.src_file, x.src_line, a.artifact_key,
+    SELECT x.artifact_id, x.issued_at, x.expires_at, x.subject, x.actor, x.src_file, x.src_line, a.artifact_key,
            'user, client and time (the issuer logs no subject token id)'
     FROM exch x JOIN artifacts a ON a.kind = 'jwt' AND lower(a.subject) = lower(x.subject)
          AND (x.subject_client IS NULL OR a.azp = x.subject_client)
@@ -69,6 +72,15 @@ act_m AS (
       AND EXISTS (SELECT 1 FROM sightings s WHERE s.artifact_key = p.artifact_key
                   AND s.observed_at BETWEEN c.issued_at - INTERVAL 10 MINUTE AND c.issued_at + INTERVAL 5 SECOND)
 ),
+-- the token Entra ID issued (its uti) on accepting a federated sign-in
+-- (a SAML token from AD FS, known by the sign-in's correlation id)
+entra_m AS (
+    SELECT json_extract_string(s.attrs, '$.uti') AS child_id, s.observed_at AS derived_at, NULL::TIMESTAMP AS expires_at,
+           s.principal AS subject, s.observer AS actor, s.src_file, s.src_line, s.artifact_key AS parent_key,
+           'the sign-in record (its correlation id and the uti Entra issued)' AS joined_by
+    FROM sightings s
+    WHERE s.kind = 'saml' AND s.outcome = 'accepted' AND json_extract_string(s.attrs, '$.uti') IS NOT NULL
+),
 sts AS (
     SELECT i.*, json_extract_string(i.attrs, '$.token_issuer') AS token_issuer,
            json_extract_string(i.attrs, '$.roleArn') AS role_arn
@@ -92,6 +104,10 @@ SELECT 'token-request', 'jwt', m.*,
        (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
 FROM k8s_m m
 UNION ALL
+SELECT 'federated-sign-in', 'jwt', m.*,
+       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
+FROM entra_m m
+UNION ALL
 SELECT 'acting-for', 'jwt', m.*,
        (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
 FROM act_m m
@@ -112,7 +128,7 @@ WHERE a.sig_status = 'valid' AND m.match_type = 'none'
 UNION
 SELECT a.artifact_key
 FROM artifacts a JOIN matches m ON m.artifact_key = a.artifact_key
-WHERE a.kind = 'jwt' AND a.sig_status = 'unverifiable' AND a.raw_sha256 IS NULL
+WHERE a.kind IN ('jwt', 'saml') AND a.sig_status = 'unverifiable' AND a.raw_sha256 IS NULL
   AND m.match_type = 'none' AND m.coverage = 'covered'
   AND EXISTS (SELECT 1 FROM sightings s WHERE s.artifact_key = a.artifact_key AND s.outcome = 'accepted');
 

@@ -136,7 +136,7 @@ func generateDemo(name, dir string, seed int64) (*demoScenario, error) {
 			exposed: keys, exposedFrom: truth.ExposedFrom,
 			paths: []string{p(idincident.K8sDir), p(idincident.CloudTrail), p(idincident.EntraDir), p(idincident.ADFSDir),
 				p(idincident.OktaDir), p(path.Dir(idincident.GatewayLog))},
-		}, forged: truth.ForgedKeys(), what: "credential", floor: "high"}, nil
+		}, forged: truth.FlaggedKeys(), what: "credential", floor: "high"}, nil
 	case "derived", "downstream", "worklist":
 		truth, err := derivincident.Generate(dir, seed)
 		if err != nil {

@@ -47,6 +47,10 @@ func TestIdentityIncidentEndToEnd(t *testing.T) {
 	for _, f := range truth.Forged {
 		forged[f.Key] = f
 	}
+	// the tokens Entra issued on the forged sign-ins: derived credentials
+	for _, k := range truth.Derived {
+		forged[k] = idincident.Forged{Key: k, Platform: "derived from " + idincident.PlatformEntra}
+	}
 	flagged := map[string]bool{}
 	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(nil, 1<<20)
@@ -65,7 +69,7 @@ func TestIdentityIncidentEndToEnd(t *testing.T) {
 		}
 		flagged[f.ArtifactKey] = true
 	}
-	for _, k := range truth.ForgedKeys() {
+	for _, k := range truth.FlaggedKeys() {
 		if !flagged[k] {
 			t.Errorf("the forged %s credential %s (%s) was not flagged", forged[k].Platform, k, forged[k].Subject)
 		}

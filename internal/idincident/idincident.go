@@ -105,6 +105,10 @@ type Truth struct {
 	ExposedFrom time.Time `json:"exposed_from"`
 	KeyFiles    []string  `json:"key_files"`
 	Forged      []Forged  `json:"forged"`
+	// Derived are the keys (<kind>::<id>) of the credentials issued on the
+	// strength of a forged one: the tokens Entra ID issued on forged
+	// federated sign-ins.
+	Derived []string `json:"derived,omitempty"`
 	// Legit counts the legitimate credentials of each platform that were
 	// used, so that a test can tell a hunt that found nothing from one
 	// that read nothing.
@@ -118,6 +122,14 @@ func (t *Truth) ForgedKeys() []string {
 	for i, f := range t.Forged {
 		out[i] = f.Key
 	}
+	slices.Sort(out)
+	return out
+}
+
+// FlaggedKeys are ForgedKeys and the derived credentials, sorted: what a
+// hunt must flag.
+func (t *Truth) FlaggedKeys() []string {
+	out := append(t.ForgedKeys(), t.Derived...)
 	slices.Sort(out)
 	return out
 }

@@ -326,6 +326,8 @@ func (sc *scenario) planSAML(start, end, exposed time.Time) {
 			ua: "python-requests/2.32.3", issuerType: "ADFederationServices", issuerName: FederationID, incoming: "saml11",
 			interactive: true, at: at})
 		sc.truth.Forged = append(sc.truth.Forged, Forged{Key: "saml::" + corr, Platform: PlatformEntra, Subject: upn, Uses: 1, First: at})
+		// the token Entra issued on the forged sign-in acts in its name
+		sc.truth.Derived = append(sc.truth.Derived, "jwt::"+sc.signIns[len(sc.signIns)-1].uti)
 	}
 	slices.SortStableFunc(sc.signIns, func(a, b signIn) int { return a.at.Compare(b.at) })
 	slices.SortStableFunc(sc.adfs, func(a, b adfsEvent) int { return a.at.Compare(b.at) })

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -330,8 +331,7 @@ func newPublicKey(pub crypto.PublicKey) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode public key: %w", err)
 	}
-	sum := sha256.Sum256(der)
-	k.FP = hex.EncodeToString(sum[:])
+	k.FP = SPKIFingerprint(der)
 	k.Encodings = appendPEM(k.Encodings, "PUBLIC KEY", der)
 	k.Encodings = appendUnique(k.Encodings, der)
 	if rp, ok := pub.(*rsa.PublicKey); ok {
@@ -381,4 +381,35 @@ func appendUnique(encs [][]byte, b []byte) [][]byte {
 		}
 	}
 	return append(encs, b)
+}
+
+// SPKIFingerprint is a key's fingerprint (Key.FP) from its DER
+// SubjectPublicKeyInfo: the hex sha256.
+func SPKIFingerprint(spki []byte) string {
+	sum := sha256.Sum256(spki)
+	return hex.EncodeToString(sum[:])
+}
+
+// Name names k for people in a verdict's note: its role and its label, or
+// the start of its fingerprint.
+func (k *Key) Name() string {
+	if k.Label != "" {
+		return k.Role + " key " + k.Label
+	}
+	return k.Role + " key " + k.FP[:min(12, len(k.FP))]
+}
+
+// ExposedFirst orders ks, in place and stably, with the exposed keys
+// first: the keys a verifier tries first.
+func ExposedFirst(ks []*Key) {
+	slices.SortStableFunc(ks, func(a, b *Key) int {
+		return boolInt(a.Role != RoleExposed) - boolInt(b.Role != RoleExposed)
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -33,10 +33,8 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -239,7 +237,7 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 	ki := keyInfoCert(sigEl)
 	if ki != nil {
 		hdr.KeyInfoSubject = record.Escape(ki.Subject.String())
-		hdr.KeyInfoSPKI = spkiFP(ki)
+		hdr.KeyInfoSPKI = keys.SPKIFingerprint(ki.RawSubjectPublicKeyInfo)
 		orderByKeyInfo(tried, hdr.KeyInfoSPKI)
 	}
 	signedBy := ""
@@ -315,7 +313,7 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 	switch {
 	case signer != nil && verified != nil && !wrapped:
 		v.Status, v.SignerFP = kinds.StatusValid, signer.FP
-		v.Note = "signed (" + signedBy + ") by " + keyName(signer)
+		v.Note = "signed (" + signedBy + ") by " + signer.Name()
 	case signer != nil || other != nil:
 		// a given key signed something in the message, but not the
 		// assertion a service provider reads
@@ -365,10 +363,10 @@ func judgeUnverified(ki *x509.Certificate, set, tried, deferred []*keys.Key, fla
 		}
 		return kinds.StatusUnknownKey, "signed, without a KeyInfo certificate, by none of the given keys", flags
 	}
-	fp := spkiFP(ki)
+	fp := keys.SPKIFingerprint(ki.RawSubjectPublicKeyInfo)
 	for _, k := range set {
 		if k.FP == fp {
-			return kinds.StatusInvalid, "its KeyInfo names " + keyName(k) + " but the signature does not verify with it: forged or tampered", flags
+			return kinds.StatusInvalid, "its KeyInfo names " + k.Name() + " but the signature does not verify with it: forged or tampered", flags
 		}
 	}
 	flags = append(flags, FlagKeyInfoOtherKey)
@@ -462,16 +460,19 @@ func candidates(set []*keys.Key, opts kinds.Options) (tried, deferred []*keys.Ke
 		}
 		tried = append(tried, k)
 	}
-	slices.SortStableFunc(tried, func(a, b *keys.Key) int {
-		return boolInt(a.Role != keys.RoleExposed) - boolInt(b.Role != keys.RoleExposed)
-	})
+	keys.ExposedFirst(tried)
 	return tried, deferred
 }
 
 // orderByKeyInfo moves the key KeyInfo names to the front: usually the
 // signer, so one check settles it.
 func orderByKeyInfo(ks []*keys.Key, fp string) {
-	slices.SortStableFunc(ks, func(a, b *keys.Key) int { return boolInt(a.FP != fp) - boolInt(b.FP != fp) })
+	// (a key set holds each fingerprint once)
+	if i := slices.IndexFunc(ks, func(k *keys.Key) bool { return k.FP == fp }); i > 0 {
+		k := ks[i]
+		copy(ks[1:i+1], ks[:i])
+		ks[0] = k
+	}
 }
 
 // farFuture bounds the validity of the stand-in certificate a key is
@@ -927,11 +928,6 @@ func keyInfoCert(sig *etree.Element) *x509.Certificate {
 	return nil
 }
 
-func spkiFP(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-	return hex.EncodeToString(sum[:])
-}
-
 // algName is the short name of the first Algorithm of tag in sig
 // ("rsa-sha256", "sha256").
 func algName(sig *etree.Element, tag string) string {
@@ -943,23 +939,6 @@ func algName(sig *etree.Element, tag string) string {
 		return record.Escape(a)
 	}
 	return ""
-}
-
-func keyName(k *keys.Key) string {
-	if k.Label != "" {
-		return k.Role + " key " + k.Label
-	}
-	if len(k.FP) >= 16 {
-		return k.Role + " key " + k.FP[:16]
-	}
-	return "a given key"
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Fields are the assertion's facts for a detail view. A sighting known

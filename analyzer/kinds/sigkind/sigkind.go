@@ -313,20 +313,15 @@ func signerOf(r *record.SigRaw) (*signer, error) {
 			}
 			chain = append(chain, c)
 		}
-		return &signer{pub: chain[0].PublicKey, fp: spkiFP(chain[0].RawSubjectPublicKeyInfo), cert: chain[0], chain: chain[1:]}, nil
+		return &signer{pub: chain[0].PublicKey, fp: keys.SPKIFingerprint(chain[0].RawSubjectPublicKeyInfo), cert: chain[0], chain: chain[1:]}, nil
 	case len(r.PublicKey) > 0:
 		pub, err := x509.ParsePKIXPublicKey(r.PublicKey)
 		if err != nil {
 			return nil, errors.New("the signer's public key does not parse: " + err.Error())
 		}
-		return &signer{pub: pub, fp: spkiFP(r.PublicKey)}, nil
+		return &signer{pub: pub, fp: keys.SPKIFingerprint(r.PublicKey)}, nil
 	}
 	return nil, nil
-}
-
-func spkiFP(spki []byte) string {
-	sum := sha256.Sum256(spki)
-	return hex.EncodeToString(sum[:])
 }
 
 type result struct {
@@ -359,15 +354,13 @@ func check(r *record.SigRaw, sg *signer, set []*keys.Key, opts kinds.Options) re
 		}
 		tried = append(tried, k)
 	}
-	slices.SortStableFunc(tried, func(a, b *keys.Key) int {
-		return boolInt(a.Role != keys.RoleExposed) - boolInt(b.Role != keys.RoleExposed)
-	})
+	keys.ExposedFirst(tried)
 	msg, digest, hashed, hasMsg := signedBytes(r)
 	if !hasMsg {
 		for _, k := range append(tried, deferred...) {
 			if sg != nil && sg.fp == k.FP {
 				return result{status: kinds.StatusUnverifiable, flags: []string{FlagClaimedSigner + k.FP},
-					note: "the entry names " + keyName(k) + " as its signer, but the log kept only the payload's hash: the signature cannot be checked without the attestation"}
+					note: "the entry names " + k.Name() + " as its signer, but the log kept only the payload's hash: the signature cannot be checked without the attestation"}
 			}
 		}
 		if len(tried)+len(deferred) == 0 && len(set) > 0 && sg != nil {
@@ -386,14 +379,14 @@ func check(r *record.SigRaw, sg *signer, set []*keys.Key, opts kinds.Options) re
 			Checks.Add(1)
 			if verifySig(sg.pub, msg, digest, hashed, r.Sig) {
 				return result{status: kinds.StatusValid, signer: k.FP, flags: []string{FlagViaCA},
-					note: "signed by a certificate (" + certIdentity(sg.cert) + ") that " + keyName(k) + " issued"}
+					note: "signed by a certificate (" + certIdentity(sg.cert) + ") that " + k.Name() + " issued"}
 			}
 			return result{status: kinds.StatusInvalid, flags: []string{FlagViaCA},
-				note: "its certificate was issued by " + keyName(k) + " but the signature does not verify with the certificate's key: forged or tampered"}
+				note: "its certificate was issued by " + k.Name() + " but the signature does not verify with the certificate's key: forged or tampered"}
 		}
 		Checks.Add(1)
 		if verifySig(k.Public, msg, digest, hashed, r.Sig) {
-			return result{status: kinds.StatusValid, signer: k.FP, note: "signed by " + keyName(k)}
+			return result{status: kinds.StatusValid, signer: k.FP, note: "signed by " + k.Name()}
 		}
 	}
 	switch {
@@ -412,13 +405,6 @@ func check(r *record.SigRaw, sg *signer, set []*keys.Key, opts kinds.Options) re
 	default:
 		return result{status: kinds.StatusUnknownKey}
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // signedBytes are what r's signature signs: the message (a DSSE PAE, or a
@@ -551,13 +537,6 @@ func pkAlg(pub crypto.PublicKey) x509.PublicKeyAlgorithm {
 		return x509.Ed25519
 	}
 	return x509.UnknownPublicKeyAlgorithm
-}
-
-func keyName(k *keys.Key) string {
-	if k.Label != "" {
-		return k.Role + " key " + k.Label
-	}
-	return k.Role + " key " + k.FP[:min(12, len(k.FP))]
 }
 
 func first(vs ...string) string {

@@ -200,7 +200,7 @@ func (Kind) Verify(raw string, set []*keys.Key, opts kinds.Options) kinds.Verdic
 		// a chain certificate the log's copy does not hold (a tile log
 		// without its issuer/ directory): the log's word, not a signature
 		if k := keyByFP(set, hex.EncodeToString(ikh)); k != nil {
-			res = result{status: kinds.StatusUnverifiable, note: "the log recorded this precertificate for " + keyName(k) +
+			res = result{status: kinds.StatusUnverifiable, note: "the log recorded this precertificate for " + k.Name() +
 				" (its issuer_key_hash), signed by a chain certificate the log's copy does not hold (no issuer/ directory?): the signature cannot be checked"}
 			v.Flags = append(v.Flags, FlagIssuerKeyHash+k.FP)
 		}
@@ -305,8 +305,7 @@ func spkiHash(spki []byte) string {
 	if len(spki) == 0 {
 		return ""
 	}
-	sum := sha256.Sum256(spki)
-	return hex.EncodeToString(sum[:])
+	return keys.SPKIFingerprint(spki)
 }
 
 func isPrecert(c *ctx509.Certificate) bool {
@@ -445,13 +444,13 @@ func check(c, psc *ctx509.Certificate, set []*keys.Key, opts kinds.Options) resu
 			continue
 		}
 		if psc == nil {
-			return result{status: kinds.StatusValid, signer: k.FP, note: "signed by " + keyName(k)}
+			return result{status: kinds.StatusValid, signer: k.FP, note: "signed by " + k.Name()}
 		}
 		Checks.Add(1)
 		if err := psc.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
-			return result{status: kinds.StatusInvalid, note: "the Precertificate Signing Certificate verifies with " + keyName(k) + " but the precertificate does not verify with the PSC's key: tampered"}
+			return result{status: kinds.StatusInvalid, note: "the Precertificate Signing Certificate verifies with " + k.Name() + " but the precertificate does not verify with the PSC's key: tampered"}
 		}
-		return result{status: kinds.StatusValid, signer: k.FP, note: "signed by a Precertificate Signing Certificate (" + psc.Subject.String() + ") that " + keyName(k) + " signed"}
+		return result{status: kinds.StatusValid, signer: k.FP, note: "signed by a Precertificate Signing Certificate (" + psc.Subject.String() + ") that " + k.Name() + " signed"}
 	}
 	switch {
 	case len(deferred) > 0:
@@ -463,13 +462,6 @@ func check(c, psc *ctx509.Certificate, set []*keys.Key, opts kinds.Options) resu
 	default:
 		return result{status: kinds.StatusUnknownKey}
 	}
-}
-
-func keyName(k *keys.Key) string {
-	if k.Label != "" {
-		return k.Role + " key " + k.Label
-	}
-	return k.Role + " key " + k.FP[:min(12, len(k.FP))]
 }
 
 // Fields are the certificate's own terms.

@@ -58,7 +58,7 @@ func (c *Case) ExportParquet(ctx context.Context, dir string, s Shard) error {
 			return err
 		}
 		p := filepath.Join(d, "shard-"+s.String()+".parquet")
-		q := fmt.Sprintf(`COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, t, sqlString(p))
+		q := fmt.Sprintf(`COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, t, quoteLiteral(p))
 		if _, err := c.DB.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("writing %s: %w", p, err)
 		}
@@ -90,7 +90,7 @@ func (c *Case) ImportParquet(ctx context.Context, dir string) (*ImportResult, er
 		if len(m) == 0 {
 			return "", false, nil
 		}
-		return fmt.Sprintf("read_parquet(%s, union_by_name = true)", sqlString(pattern)), true, nil
+		return fmt.Sprintf("read_parquet(%s, union_by_name = true)", quoteLiteral(pattern)), true, nil
 	}
 	src, ok, err := read("sources")
 	if err != nil {
@@ -185,6 +185,3 @@ func (c *Case) ImportParquet(ctx context.Context, dir string) (*ImportResult, er
 	}
 	return res, nil
 }
-
-// sqlString quotes s as an SQL string literal.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -96,29 +96,15 @@ sts_m AS (
          AND (a.issued_at IS NULL OR a.issued_at <= w.issued_at + INTERVAL 5 SECOND)
          AND (a.expires_at IS NULL OR a.expires_at >= w.issued_at - INTERVAL 5 SECOND)
 )
-SELECT 'token-exchange' AS relation, 'jwt' AS child_kind, m.*,
-       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id) AS child_key
-FROM exch_m m
-UNION ALL
-SELECT 'token-request', 'jwt', m.*,
-       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
-FROM k8s_m m
-UNION ALL
-SELECT 'federated-sign-in', 'jwt', m.*,
-       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
-FROM entra_m m
-UNION ALL
-SELECT 'acting-for', 'jwt', m.*,
-       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'jwt' AND c.artifact_id = m.child_id)
-FROM act_m m
-UNION ALL
-SELECT 'sts-web-identity', 'aws-session', m.*,
-       (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = 'aws-session' AND c.artifact_id = m.child_id)
-FROM sts_m m;
+SELECT u.*, (SELECT min(c.artifact_key) FROM artifacts c WHERE c.kind = u.child_kind AND c.artifact_id = u.child_id) AS child_key
+FROM (
+    SELECT 'token-exchange' AS relation, 'jwt' AS child_kind, * FROM exch_m
+    UNION ALL SELECT 'token-request', 'jwt', * FROM k8s_m
+    UNION ALL SELECT 'federated-sign-in', 'jwt', * FROM entra_m
+    UNION ALL SELECT 'acting-for', 'jwt', * FROM act_m
+    UNION ALL SELECT 'sts-web-identity', 'aws-session', * FROM sts_m
+) u;
 
--- forgeries: what an exposed key signed that no issuance accounts for,
--- and tokens known only by id (a Kubernetes audit log's) whose issuance
--- log covers their time and lacks them
 CREATE OR REPLACE TEMP TABLE forged_roots AS
 SELECT a.artifact_key
 FROM artifacts a

@@ -24,9 +24,7 @@ package derivincident
 
 import (
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -111,19 +109,7 @@ func (g *gen) out(rel string) io.Writer {
 	return b
 }
 
-func (g *gen) hex(n int) string {
-	const d = "0123456789abcdef"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = d[g.rnd.IntN(16)]
-	}
-	return string(b)
-}
-
-func (g *gen) uuid() string {
-	h := g.hex(32)
-	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:]
-}
+func (g *gen) uuid() string { return seeded.GUID(g.rnd) }
 
 func (g *gen) akid() string {
 	const d = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -226,11 +212,7 @@ func Generate(dir string, seed int64) (*Truth, error) {
 		rel string
 		k   *rsa.PrivateKey
 	}{{KeyFile, k}, {NewKeyFile, k2}} {
-		pemb, err := publicPEM(kk.k)
-		if err != nil {
-			return nil, err
-		}
-		g.out(kk.rel).Write(pemb)
+		g.out(kk.rel).Write(seeded.PublicKeyPEM(&kk.k.PublicKey))
 	}
 	g.scenario()
 	if err := g.write(); err != nil {
@@ -365,14 +347,6 @@ func (g *gen) scenario() {
 		g.issue(t, "CODE_TO_TOKEN", nil)
 		g.access(AgentLog, "agent-svc", "/v1/tasks", "10.2.0.5", at.Add(5*time.Second), t.sign(), 200)
 	}
-}
-
-func publicPEM(k *rsa.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
 func (g *gen) write() error {

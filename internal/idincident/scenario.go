@@ -132,14 +132,7 @@ func (sc *scenario) uuid() string {
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff, 0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
 }
 
-func (sc *scenario) hex(n int) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = digits[sc.r.IntN(16)]
-	}
-	return string(b)
-}
+func (sc *scenario) hex(n int) string { return seeded.Hex(sc.r, n) }
 
 func (sc *scenario) upperAlnum(n int) string {
 	const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

@@ -157,19 +157,8 @@ func (g *gen) out(rel string) io.Writer {
 	return b
 }
 
-func (g *gen) hex(n int) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = digits[g.rnd.IntN(16)]
-	}
-	return string(b)
-}
-
-func (g *gen) guid() string {
-	h := g.hex(32)
-	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
-}
+func (g *gen) hex(n int) string { return seeded.Hex(g.rnd, n) }
+func (g *gen) guid() string     { return seeded.GUID(g.rnd) }
 
 // Generate writes the incident into dir and returns its truth, also
 // written to dir/truth.json.

@@ -6,6 +6,7 @@
 package seeded
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -44,10 +45,30 @@ func ECDSA(curve elliptic.Curve, r io.Reader) (*ecdsa.PrivateKey, error) {
 }
 
 // PublicPEM is k's public key as a PKIX PEM block.
-func PublicPEM(k *ecdsa.PrivateKey) []byte {
-	der, err := x509.MarshalPKIXPublicKey(k.Public())
+func PublicPEM(k *ecdsa.PrivateKey) []byte { return PublicKeyPEM(k.Public()) }
+
+// PublicKeyPEM is pub (an ECDSA key of a standard curve, an RSA key) as a
+// PKIX PEM block.
+func PublicKeyPEM(pub crypto.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		panic(err) // an ECDSA key of a standard curve always marshals
+		panic(err) // the generators' keys always marshal
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// Hex is n lower-case hex digits drawn from r.
+func Hex(r *rand.Rand, n int) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = digits[r.IntN(16)]
+	}
+	return string(b)
+}
+
+// GUID is a version 4 UUID of hex digits drawn from r.
+func GUID(r *rand.Rand) string {
+	h := Hex(r, 32)
+	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/forgehunt/forgehunt/internal/genfiles"
 	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/seeded"
 	"github.com/forgehunt/forgehunt/parsers/record"
@@ -90,8 +91,7 @@ type gen struct {
 	rnd     *rand.Rand
 	key     *rsa.PrivateKey // leaked
 	newKey  *rsa.PrivateKey // after the rotation
-	files   map[string]*strings.Builder
-	order   []string
+	files   genfiles.Files
 	events  []kcEvent
 	trail   []any
 	truth   Truth
@@ -99,15 +99,7 @@ type gen struct {
 	revoked time.Time
 }
 
-func (g *gen) out(rel string) io.Writer {
-	b, ok := g.files[rel]
-	if !ok {
-		b = &strings.Builder{}
-		g.files[rel] = b
-		g.order = append(g.order, rel)
-	}
-	return b
-}
+func (g *gen) out(rel string) io.Writer { return g.files.Out(rel) }
 
 func (g *gen) uuid() string { return seeded.GUID(g.rnd) }
 
@@ -206,7 +198,7 @@ func Generate(dir string, seed int64) (*Truth, error) {
 	}
 	start := time.Date(2026, 3, 4, 8, 0, 0, 0, time.UTC)
 	g := &gen{rnd: rand.New(seeded.Stream("derivincident", seed, "scenario")), key: k, newKey: k2,
-		files: map[string]*strings.Builder{}, start: start, revoked: start.Add(6 * time.Hour)}
+		start: start, revoked: start.Add(6 * time.Hour)}
 	g.truth = Truth{Seed: seed, Start: start, ExposedFrom: start.Add(2 * time.Hour), RevokedAt: g.revoked}
 	for _, kk := range []struct {
 		rel string
@@ -218,16 +210,11 @@ func Generate(dir string, seed int64) (*Truth, error) {
 	if err := g.write(); err != nil {
 		return nil, err
 	}
-	for _, rel := range g.order {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(p, []byte(g.files[rel].String()), 0o644); err != nil {
-			return nil, err
-		}
+	names, err := g.files.Write(dir)
+	if err != nil {
+		return nil, err
 	}
-	g.truth.Files = slices.Sorted(slices.Values(g.order))
+	g.truth.Files = names
 	slices.Sort(g.truth.Forged)
 	data, err := json.MarshalIndent(g.truth, "", "  ")
 	if err != nil {
@@ -381,14 +368,13 @@ func (g *gen) write() error {
 	}
 	// the access logs in time order
 	for _, rel := range []string{AgentLog, OrdersLog} {
-		b := g.files[rel]
+		b := g.files.Content(rel)
 		if b == nil {
 			continue
 		}
-		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 		slices.Sort(lines) // each line starts with its time
-		b.Reset()
-		b.WriteString(strings.Join(lines, "\n") + "\n")
+		g.files.Replace(rel, []byte(strings.Join(lines, "\n")+"\n"))
 	}
 	return nil
 }

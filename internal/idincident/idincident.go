@@ -25,10 +25,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/forgehunt/forgehunt/internal/genfiles"
 )
 
 // Where Generate writes, relative to its directory.
@@ -142,15 +143,16 @@ func Generate(dir string, cfg Config) (*Truth, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &fileWriter{dir: dir, files: map[string][]byte{}}
+	w := &genfiles.Files{}
 	if err := sc.write(w); err != nil {
 		return nil, err
 	}
-	if err := w.flush(); err != nil {
-		return nil, err
+	names, err := w.Write(dir)
+	if err != nil {
+		return nil, fmt.Errorf("idincident: %w", err)
 	}
 	t := sc.truth
-	t.Files = w.names()
+	t.Files = names
 	data, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return nil, err
@@ -172,49 +174,4 @@ func ReadTruth(p string) (*Truth, error) {
 		return nil, fmt.Errorf("idincident: read %s: %w", p, err)
 	}
 	return &t, nil
-}
-
-// fileWriter collects files by name (records are appended in time order
-// per file) and writes them at the end.
-type fileWriter struct {
-	dir   string
-	files map[string][]byte
-	order []string
-}
-
-func (w *fileWriter) buf(rel string) *fileBuf {
-	return &fileBuf{w: w, rel: path.Clean(rel)}
-}
-
-// fileBuf is an io.Writer appending to one of w's files.
-type fileBuf struct {
-	w   *fileWriter
-	rel string
-}
-
-func (b *fileBuf) Write(p []byte) (int, error) {
-	if _, ok := b.w.files[b.rel]; !ok {
-		b.w.order = append(b.w.order, b.rel)
-	}
-	b.w.files[b.rel] = append(b.w.files[b.rel], p...)
-	return len(p), nil
-}
-
-func (w *fileWriter) flush() error {
-	for _, rel := range w.order {
-		name := filepath.Join(w.dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return fmt.Errorf("idincident: %w", err)
-		}
-		if err := os.WriteFile(name, w.files[rel], 0o644); err != nil {
-			return fmt.Errorf("idincident: %w", err)
-		}
-	}
-	return nil
-}
-
-func (w *fileWriter) names() []string {
-	out := slices.Clone(w.order)
-	slices.Sort(out)
-	return out
 }

@@ -4,16 +4,17 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/forgehunt/forgehunt/internal/genfiles"
 	"github.com/forgehunt/forgehunt/internal/seeded"
 )
 
-func (sc *scenario) write(w *fileWriter) error {
+func (sc *scenario) write(w *genfiles.Files) error {
 	for rel, k := range map[string][]byte{K8sKeyFile: seeded.PublicPEM(sc.k8sKey), ADFSKeyFile: seeded.PublicPEM(sc.adfsKey), OktaKeyFile: seeded.PublicPEM(sc.okta)} {
-		if _, err := w.buf(rel).Write(k); err != nil {
+		if _, err := w.Out(rel).Write(k); err != nil {
 			return err
 		}
 	}
-	for _, f := range []func(*fileWriter) error{sc.writeK8s, sc.writeCloudTrail, sc.writeEntra, sc.writeADFS, sc.writeOkta, sc.writeGateway} {
+	for _, f := range []func(*genfiles.Files) error{sc.writeK8s, sc.writeCloudTrail, sc.writeEntra, sc.writeADFS, sc.writeOkta, sc.writeGateway} {
 		if err := f(w); err != nil {
 			return err
 		}
@@ -23,8 +24,8 @@ func (sc *scenario) write(w *fileWriter) error {
 
 // writeOkta writes the org's System Log as log streaming delivers it: one
 // LogEvent per line.
-func (sc *scenario) writeOkta(w *fileWriter) error {
-	out := w.buf(OktaDir + "/system-log.jsonl")
+func (sc *scenario) writeOkta(w *genfiles.Files) error {
+	out := w.Out(OktaDir + "/system-log.jsonl")
 	for _, e := range sc.oktaEvents {
 		if err := WriteOktaEvent(out, e); err != nil {
 			return err
@@ -35,8 +36,8 @@ func (sc *scenario) writeOkta(w *fileWriter) error {
 
 // writeGateway writes the API gateway's JSON access log, the bearer token
 // in its authorization field.
-func (sc *scenario) writeGateway(w *fileWriter) error {
-	out := w.buf(GatewayLog)
+func (sc *scenario) writeGateway(w *genfiles.Files) error {
+	out := w.Out(GatewayLog)
 	for _, h := range sc.gateway {
 		line, err := json.Marshal(struct {
 			Time          string `json:"time"`

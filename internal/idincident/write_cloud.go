@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"fmt"
 	"time"
+
+	"github.com/forgehunt/forgehunt/internal/genfiles"
 )
 
 // writeCloudTrail writes the trail as CloudTrail delivers it to S3: one
 // gzipped {"Records":[...]} file per account, region and hour, under
 // AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/.
-func (sc *scenario) writeCloudTrail(w *fileWriter) error {
+func (sc *scenario) writeCloudTrail(w *genfiles.Files) error {
 	type ev struct {
 		at time.Time
 		v  any
@@ -57,7 +59,7 @@ func (sc *scenario) writeCloudTrail(w *fileWriter) error {
 		}
 		name := fmt.Sprintf("%s/AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%sZ_%s.json.gz", CloudTrail, AWSAccount, AWSRegion,
 			h.Format("2006/01/02"), AWSAccount, AWSRegion, h.Add(5*time.Minute).Format("20060102T1504"), sc.upperAlnum(16))
-		if _, err := w.buf(name).Write(gz.Bytes()); err != nil {
+		if _, err := w.Out(name).Write(gz.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -83,7 +85,7 @@ func roleArnOf(assumed string) string {
 // writeEntra writes the tenant's sign-ins as diagnostic settings deliver
 // them to a storage account (one PT1H.json blob per category and hour),
 // and the cloud-only admins' as a Graph signIns page saved by hand.
-func (sc *scenario) writeEntra(w *fileWriter) error {
+func (sc *scenario) writeEntra(w *genfiles.Files) error {
 	var cloud []EntraSignIn
 	for _, s := range sc.signIns {
 		e := EntraSignIn{ID: s.id, CorrelationID: s.correlation, UTI: s.uti, TenantID: TenantID, UPN: s.upn, UserID: s.userID,
@@ -98,22 +100,22 @@ func (sc *scenario) writeEntra(w *fileWriter) error {
 		h := s.at.Add(90 * time.Second).UTC()
 		name := fmt.Sprintf("%s/insights-logs-signinlogs/resourceId=/tenants/%s/providers/Microsoft.aadiam/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json",
 			EntraDir, TenantID, h.Year(), h.Month(), h.Day(), h.Hour())
-		if err := WriteEntraDiagnostic(w.buf(name), e); err != nil {
+		if err := WriteEntraDiagnostic(w.Out(name), e); err != nil {
 			return err
 		}
 	}
 	if len(cloud) == 0 {
 		return nil
 	}
-	return WriteEntraGraphPage(w.buf(EntraDir+"/graph-signins-admins.json"), cloud)
+	return WriteEntraGraphPage(w.Out(EntraDir+"/graph-signins-admins.json"), cloud)
 }
 
 // writeADFS writes the farm's Security logs as they are collected: the
 // first server's by Winlogbeat (ECS JSON lines), the second's exported
 // with wevtutil (event XML).
-func (sc *scenario) writeADFS(w *fileWriter) error {
-	ecs := w.buf(ADFSDir + "/" + adfsFarm[0] + "/winlogbeat-security.ndjson")
-	xml := w.buf(ADFSDir + "/" + adfsFarm[1] + "/security-adfs.xml")
+func (sc *scenario) writeADFS(w *genfiles.Files) error {
+	ecs := w.Out(ADFSDir + "/" + adfsFarm[0] + "/winlogbeat-security.ndjson")
+	xml := w.Out(ADFSDir + "/" + adfsFarm[1] + "/security-adfs.xml")
 	for _, e := range sc.adfs {
 		ev := ADFSEvent{EventID: e.id, ActivityID: e.activity, Computer: e.server, UserID: e.user, RelyingParty: e.rp,
 			IP: e.ip, UserAgent: e.ua, AuthProtocol: e.proto, NetworkLocation: "Extranet", RecordID: e.record, At: e.at}

@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forgehunt/forgehunt/internal/genfiles"
 	"github.com/forgehunt/forgehunt/internal/idincident"
 	"github.com/forgehunt/forgehunt/internal/samlgen"
 	"github.com/forgehunt/forgehunt/internal/seeded"
@@ -140,22 +141,13 @@ type gen struct {
 	rnd   *rand.Rand
 	idp   samlgen.Signer
 	rogue samlgen.Signer
-	files map[string]*strings.Builder
-	order []string
+	files genfiles.Files
 	har   []harEntry
 	truth Truth
 	rec   map[string]int64
 }
 
-func (g *gen) out(rel string) io.Writer {
-	b, ok := g.files[rel]
-	if !ok {
-		b = &strings.Builder{}
-		g.files[rel] = b
-		g.order = append(g.order, rel)
-	}
-	return b
-}
+func (g *gen) out(rel string) io.Writer { return g.files.Out(rel) }
 
 func (g *gen) hex(n int) string { return seeded.Hex(g.rnd, n) }
 func (g *gen) guid() string     { return seeded.GUID(g.rnd) }
@@ -182,7 +174,7 @@ func Generate(dir string, cfg Config) (*Truth, error) {
 		return nil, err
 	}
 	g := &gen{cfg: cfg, rnd: rand.New(seeded.Stream("samlincident", cfg.Seed, "scenario")), idp: idp, rogue: rogue,
-		files: map[string]*strings.Builder{}, rec: map[string]int64{}}
+		rec: map[string]int64{}}
 	g.truth = Truth{Seed: cfg.Seed, Start: cfg.Start, ExposedFrom: cfg.Start.Add(2 * time.Hour), Format: NginxFormat}
 	g.out(KeyFile).Write(certPEM)
 	if err := g.scenario(); err != nil {
@@ -191,16 +183,11 @@ func Generate(dir string, cfg Config) (*Truth, error) {
 	if err := g.writeHAR(); err != nil {
 		return nil, err
 	}
-	for _, rel := range g.order {
-		name := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return nil, fmt.Errorf("samlincident: %w", err)
-		}
-		if err := os.WriteFile(name, []byte(g.files[rel].String()), 0o644); err != nil {
-			return nil, fmt.Errorf("samlincident: %w", err)
-		}
+	names, err := g.files.Write(dir)
+	if err != nil {
+		return nil, fmt.Errorf("samlincident: %w", err)
 	}
-	g.truth.Files = slices.Sorted(slices.Values(g.order))
+	g.truth.Files = names
 	data, err := json.MarshalIndent(g.truth, "", "  ")
 	if err != nil {
 		return nil, err

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -53,13 +51,7 @@ func TestCIIncidentEndToEnd(t *testing.T) {
 			}
 			flagged := map[string]bool{}
 			byRule := map[string][]string{}
-			sc := bufio.NewScanner(&stdout)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				var f analyzer.Finding
-				if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-					t.Fatalf("%v: %s", err, sc.Text())
-				}
+			for _, f := range jsonlFindings(t, stdout.Bytes()) {
 				byRule[f.RuleID] = append(byRule[f.RuleID], f.ArtifactKey)
 				s := truth.Signature(f.ArtifactKey)
 				if s == nil {

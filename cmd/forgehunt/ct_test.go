@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -55,13 +54,7 @@ func TestCTIncidentEndToEnd(t *testing.T) {
 			byRule := map[string][]string{}
 			flagged := map[string]bool{}
 			pscFlagged := false
-			sc := bufio.NewScanner(&stdout)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				var f analyzer.Finding
-				if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-					t.Fatalf("%v: %s", err, sc.Text())
-				}
+			for _, f := range jsonlFindings(t, stdout.Bytes()) {
 				byRule[f.RuleID] = append(byRule[f.RuleID], f.ArtifactKey)
 				if f.Kind != "x509" {
 					t.Errorf("a finding of kind %s: %+v", f.Kind, f)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -44,13 +43,7 @@ func TestDerivedCredentialsEndToEnd(t *testing.T) {
 	for _, k := range truth.Forged {
 		forged[k] = true
 	}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var f analyzer.Finding
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range jsonlFindings(t, stdout.Bytes()) {
 		if f.RuleID == "derived-credential-of-forgery" {
 			derived[f.ArtifactID] = f
 			continue

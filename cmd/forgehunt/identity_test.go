@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,13 +50,7 @@ func TestIdentityIncidentEndToEnd(t *testing.T) {
 		forged[k] = idincident.Forged{Key: k, Platform: "derived from " + idincident.PlatformEntra}
 	}
 	flagged := map[string]bool{}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var f analyzer.Finding
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatalf("%v: %s", err, sc.Text())
-		}
+	for _, f := range jsonlFindings(t, stdout.Bytes()) {
 		fo, ok := forged[f.ArtifactKey]
 		if !ok {
 			t.Errorf("%s (%s) on a legitimate credential %s: %s", f.RuleID, f.Level, f.ArtifactKey, f.Reason)

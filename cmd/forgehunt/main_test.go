@@ -110,13 +110,9 @@ func huntIncident(t *testing.T, cfg incident.Config, extra ...string) (*incident
 	if code != exitFindings {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFindings, stderr.String())
 	}
-	var fs []analyzer.Finding
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var f analyzer.Finding
-		if err := json.Unmarshal([]byte(line), &f); err != nil {
-			t.Fatalf("bad jsonl line %q: %v", line, err)
-		}
-		fs = append(fs, f)
+	fs := jsonlFindings(t, stdout.Bytes())
+	if len(fs) == 0 {
+		t.Fatalf("no jsonl findings; stderr:\n%s", stderr.String())
 	}
 	return truth, fs, dir
 }
@@ -192,4 +188,22 @@ func TestReadmeRuleExample(t *testing.T) {
 	if !strings.Contains(stdout.String(), "2 passed, 0 failed") {
 		t.Fatalf("README example tests: %s", stdout.String())
 	}
+}
+
+// jsonlFindings reads the findings of a hunt's --format jsonl output; a
+// line that is not one fails the test.
+func jsonlFindings(t testing.TB, out []byte) []analyzer.Finding {
+	t.Helper()
+	var fs []analyzer.Finding
+	if len(bytes.TrimSpace(out)) == 0 {
+		return nil
+	}
+	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		var f analyzer.Finding
+		if err := json.Unmarshal(line, &f); err != nil {
+			t.Fatalf("bad jsonl line %q: %v", line, err)
+		}
+		fs = append(fs, f)
+	}
+	return fs
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/forgehunt/forgehunt/analyzer"
 	"github.com/forgehunt/forgehunt/internal/samlincident"
 )
 
@@ -48,13 +45,7 @@ func TestSAMLIncidentEndToEnd(t *testing.T) {
 	}
 	flagged := map[string]bool{}
 	otherRules := map[string][]string{}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var f analyzer.Finding
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatalf("%v: %s", err, sc.Text())
-		}
+	for _, f := range jsonlFindings(t, stdout.Bytes()) {
 		if o, ok := other[f.ArtifactKey]; ok {
 			if f.Level == "high" || f.Level == "critical" {
 				t.Errorf("%s at %s on the %s (not a forgery with the key): %s", f.RuleID, f.Level, o.What, f.Reason)

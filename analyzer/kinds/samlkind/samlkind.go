@@ -645,25 +645,28 @@ func describe(resp, a *etree.Element) (kinds.Verdict, claims) {
 	}
 	for _, st := range childrenNS(a, NSAssertion, "AttributeStatement") {
 		for _, at := range childrenNS(st, NSAssertion, "Attribute") {
-			name := esc(attr(at, "Name"))
-			if name == "" {
-				continue
-			}
-			if c.Attributes == nil {
-				c.Attributes = map[string][]string{}
-			}
-			if len(c.Attributes) >= 64 {
-				break
-			}
-			for _, av := range childrenNS(at, NSAssertion, "AttributeValue") {
-				if len(c.Attributes[name]) < 32 {
-					c.Attributes[name] = append(c.Attributes[name], esc(record.Excerpt(text(av), 512)))
-				}
-			}
+			c.addAttribute(esc(attr(at, "Name")), childrenNS(at, NSAssertion, "AttributeValue"))
 		}
 	}
 	finishAuthn(&c)
 	return v, c
+}
+
+// addAttribute keeps the values of the attribute name (SAML 2.0's Name,
+// SAML 1.1's namespace and name), bounded: at most 64 attributes of 32
+// values of 512 bytes.
+func (c *claims) addAttribute(name string, values []*etree.Element) {
+	if name == "" || len(c.Attributes) >= 64 {
+		return
+	}
+	if c.Attributes == nil {
+		c.Attributes = map[string][]string{}
+	}
+	for _, av := range values {
+		if len(c.Attributes[name]) < 32 {
+			c.Attributes[name] = append(c.Attributes[name], esc(record.Excerpt(text(av), 512)))
+		}
+	}
 }
 
 // finishAuthn gathers the authentication methods an assertion names.
@@ -855,18 +858,7 @@ func describe1(a *etree.Element, v *kinds.Verdict, c *claims) {
 			if ns := attr(at, "AttributeNamespace"); ns != "" {
 				name = strings.TrimSuffix(ns, "/") + "/" + name
 			}
-			name = esc(name)
-			if name == "" || len(c.Attributes) >= 64 {
-				continue
-			}
-			if c.Attributes == nil {
-				c.Attributes = map[string][]string{}
-			}
-			for _, av := range childrenNS(at, NSAssertion1, "AttributeValue") {
-				if len(c.Attributes[name]) < 32 {
-					c.Attributes[name] = append(c.Attributes[name], esc(record.Excerpt(text(av), 512)))
-				}
-			}
+			c.addAttribute(esc(name), childrenNS(at, NSAssertion1, "AttributeValue"))
 		}
 	}
 	finishAuthn(c)

@@ -140,7 +140,7 @@ func (p *parser) entry(n int, pos record.Position, el element) {
 	}
 	switch {
 	case request:
-		p.sink.Ignore(pos, IgnoreSAMLRequest)
+		p.sink.Ignore(pos, record.IgnoreSAMLRequest)
 	case notJWT:
 		p.sink.Ignore(pos, IgnoreNotBearer)
 	default:

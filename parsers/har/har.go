@@ -98,9 +98,8 @@ const (
 
 // Ignore and reject reasons.
 const (
-	IgnoreSAMLRequest = "SAML request (no assertion)"
-	IgnoreNotBearer   = "bearer token is not a JWT"
-	ReasonNotHAR      = "not a HAR"
+	IgnoreNotBearer = "bearer token is not a JWT"
+	ReasonNotHAR    = "not a HAR"
 )
 
 func (format) Name() string { return "har" }

@@ -216,7 +216,7 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 			case sf.why != "":
 				reject(sf.why)
 			case sf.request:
-				sink.Ignore(pos, IgnoreSAMLRequest)
+				sink.Ignore(pos, record.IgnoreSAMLRequest)
 			case sf.xml != nil:
 				s = record.Sighting{Kind: record.KindSAML, Raw: string(sf.xml), Source: record.SourceAuth, Outcome: record.OutcomeUnknown, Pos: pos}
 				f.attrs = append(f.attrs, attr{key: "saml_binding", str: sf.binding, kind: attrString},
@@ -253,10 +253,6 @@ func (p Parser) Parse(ctx context.Context, in *record.Input, sink record.Sink) e
 // log_format logs ($request_body) but nginx did not buffer, so logged "-":
 // a SAML response it carried cannot be seen, and such lines are counted.
 const IgnoreBodyNotLogged = "POST body not logged (request_body -)"
-
-// IgnoreSAMLRequest is the ignore reason of a line that carries a SAML
-// AuthnRequest (an SP sending its user to the IdP): no assertion.
-const IgnoreSAMLRequest = "SAML request (no assertion)"
 
 // SalvageFields implements record.Salvager. It reads line, a sanitized copy
 // of a line Parse rejected, as Parse does (the compiled Options.NginxFormat

@@ -70,7 +70,7 @@ func TestSAMLRequestAndWSFed(t *testing.T) {
 		`10.0.0.2 - - [04/Mar/2026:10:00:01 +0000] "POST /_trust/ HTTP/1.1" 302 0 "-" "Mozilla/5.0" "wa=wsignin1.0&wresult=` + url.QueryEscape(rstr) + `&wctx=x"`,
 	}
 	c, err := recordtest.Parse(Format, "sp-access.log", []byte(strings.Join(lines, "\n")+"\n"), record.Options{NginxFormat: samlFormat})
-	if err != nil || len(c.Ignores) != 1 || c.Ignores[0].Reason != IgnoreSAMLRequest || len(c.Sightings) != 1 || c.Sightings[0].Raw != rstr ||
+	if err != nil || len(c.Ignores) != 1 || c.Ignores[0].Reason != record.IgnoreSAMLRequest || len(c.Sightings) != 1 || c.Sightings[0].Raw != rstr ||
 		!strings.Contains(c.Sightings[0].Attrs, `"saml_binding":"wsfed"`) {
 		t.Fatalf("%s %v", recordtest.Render(c, nil), err)
 	}

@@ -162,10 +162,6 @@ func EmitLink(sink Sink, l *Link) {
 		ls.Link(l)
 		return
 	}
-	if ss, ok := sink.(*salvageSink); ok {
-		EmitLink(ss.Sink, l)
-		return
-	}
 	sink.Ignore(l.Pos, IgnoreLinkNotKept)
 }
 

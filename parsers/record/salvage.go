@@ -76,6 +76,9 @@ type salvageSink struct {
 	s       Sighting
 }
 
+// Link forwards a link to the wrapped sink, which may keep links.
+func (ss *salvageSink) Link(l *Link) { EmitLink(ss.Sink, l) }
+
 func (ss *salvageSink) Reject(r *Reject) {
 	ss.Sink.Reject(r)
 	ss.tokens = FindJWTs(ss.tokens[:0], r.Excerpt, MaxSalvagedPerLine)

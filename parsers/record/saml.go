@@ -31,6 +31,11 @@ var SAMLParams = []string{"SAMLResponse", "wresult", "SAMLRequest"}
 // BindingWSFed: a WS-Federation wresult, XML as it is.
 const BindingWSFed = "wsfed"
 
+// IgnoreSAMLRequest is the ignore reason of a record that carries a SAML
+// AuthnRequest (a service provider sending its user to the IdP): no
+// assertion to hunt.
+const IgnoreSAMLRequest = "SAML request (no assertion)"
+
 // DecodeSAMLMessage decodes the value of a SAMLResponse parameter, as
 // found in a form body or a query string, into the message's XML. The
 // value may also be a WS-Federation wresult (XML, URL-encoded or not). The

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/forgehunt/forgehunt/analyzer"
-	"github.com/forgehunt/forgehunt/parsers/record"
 )
 
 const worklistHelp = `Usage: forgehunt worklist --case FILE [--format table|csv|json|jsonl] [--out FILE]
@@ -135,16 +134,9 @@ func writeWorklistTable(w io.Writer, items []analyzer.WorkItem) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ITEM\tKIND\tID\tSTATUS\tSUBJECT\tVALID UNTIL\tUSES\tACTION")
-	short := func(s string, n int) string {
-		s = record.Escape(s)
-		if r := []rune(s); len(r) > n {
-			return string(r[:n-1]) + "…"
-		}
-		return s
-	}
 	for _, it := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.Item, it.Kind, short(it.ID, 40), it.Status, short(it.Subject, 24),
-			worklistTime(it.Until), it.Uses, short(it.Action, 120))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", it.Item, it.Kind, cell(it.ID, 40), it.Status, cell(it.Subject, 24),
+			worklistTime(it.Until), it.Uses, cell(it.Action, 120))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -56,6 +56,21 @@ type Options struct {
 	DeferTrusted bool
 }
 
+// Split divides the keys that could have signed an artifact into those to
+// check now, exposed first, and the trusted ones left for later
+// (DeferTrusted).
+func (o Options) Split(fit []*keys.Key) (tried, deferred []*keys.Key) {
+	for _, k := range fit {
+		if o.DeferTrusted && k.Role != keys.RoleExposed {
+			deferred = append(deferred, k)
+			continue
+		}
+		tried = append(tried, k)
+	}
+	keys.ExposedFirst(tried)
+	return tried, deferred
+}
+
 // Verdict is what a kind reads from a raw artifact and what its signature
 // check says. The shared columns are filled by every kind; AZP, KID, Alg,
 // Header and Claims are the JWT's own (to move to kind-specific columns

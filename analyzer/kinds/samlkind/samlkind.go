@@ -448,20 +448,14 @@ func preScan(b []byte) error {
 // candidates are the keys that can check an XML signature, exposed first;
 // trusted ones are deferred when asked.
 func candidates(set []*keys.Key, opts kinds.Options) (tried, deferred []*keys.Key) {
+	var fit []*keys.Key
 	for _, k := range set {
 		switch k.Public.(type) {
 		case *rsa.PublicKey, *ecdsa.PublicKey:
-		default:
-			continue
+			fit = append(fit, k)
 		}
-		if opts.DeferTrusted && k.Role != keys.RoleExposed {
-			deferred = append(deferred, k)
-			continue
-		}
-		tried = append(tried, k)
 	}
-	keys.ExposedFirst(tried)
-	return tried, deferred
+	return opts.Split(fit)
 }
 
 // orderByKeyInfo moves the key KeyInfo names to the front: usually the

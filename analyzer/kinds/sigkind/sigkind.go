@@ -334,7 +334,7 @@ type result struct {
 // type fits when the input names no signer. Exposed keys first; trusted
 // ones unless deferred.
 func check(r *record.SigRaw, sg *signer, set []*keys.Key, opts kinds.Options) result {
-	var tried, deferred []*keys.Key
+	var fit []*keys.Key
 	var viaCA bool
 	for _, k := range set {
 		if k.Public == nil || k.Type == keys.TypeHMAC {
@@ -348,13 +348,9 @@ func check(r *record.SigRaw, sg *signer, set []*keys.Key, opts kinds.Options) re
 		default:
 			continue
 		}
-		if opts.DeferTrusted && k.Role != keys.RoleExposed {
-			deferred = append(deferred, k)
-			continue
-		}
-		tried = append(tried, k)
+		fit = append(fit, k)
 	}
-	keys.ExposedFirst(tried)
+	tried, deferred := opts.Split(fit)
 	msg, digest, hashed, hasMsg := signedBytes(r)
 	if !hasMsg {
 		for _, k := range append(tried, deferred...) {

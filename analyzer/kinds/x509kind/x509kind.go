@@ -427,17 +427,13 @@ func check(c, psc *ctx509.Certificate, set []*keys.Key, opts kinds.Options) resu
 	if psc != nil {
 		target = psc
 	}
-	var tried, deferred []*keys.Key
+	var fit []*keys.Key
 	for _, k := range set {
-		if k.Type == keys.TypeHMAC || !candidate(target, k) {
-			continue
+		if k.Type != keys.TypeHMAC && candidate(target, k) {
+			fit = append(fit, k)
 		}
-		if opts.DeferTrusted && k.Role != keys.RoleExposed {
-			deferred = append(deferred, k)
-			continue
-		}
-		tried = append(tried, k)
 	}
+	tried, deferred := opts.Split(fit)
 	for _, k := range tried {
 		Checks.Add(1)
 		if err := (&ctx509.Certificate{PublicKey: k.Public}).CheckSignature(target.SignatureAlgorithm, target.RawTBSCertificate, target.Signature); err != nil {

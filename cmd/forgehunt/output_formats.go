@@ -31,30 +31,38 @@ var csvColumns = []string{"level", "rule_id", "title", "kind", "artifact_key", "
 // values are log data an attacker wrote) gets a leading quote, as OWASP's
 // advice on CSV injection has it.
 func writeCSV(w io.Writer, fs []analyzer.Finding) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(csvColumns); err != nil {
-		return err
-	}
 	ts := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	for i := range fs {
+	return writeCSVRows(w, csvColumns, len(fs), func(i int) []string {
 		f := &fs[i]
 		ev := make([]string, len(f.Evidence))
 		for j, e := range f.Evidence {
 			ev[j] = fmt.Sprintf("%s:%d", e.File, e.Line)
 		}
-		row := []string{f.Level, f.RuleID, f.Title, f.Kind, f.ArtifactKey, f.ArtifactID, f.Issuer, f.Subject,
+		return []string{f.Level, f.RuleID, f.Title, f.Kind, f.ArtifactKey, f.ArtifactID, f.Issuer, f.Subject,
 			f.SubjectName, ts(f.FirstSeen), ts(f.LastSeen), fmt.Sprint(f.Sightings), fmt.Sprint(f.Accepted),
 			strings.Join(f.Observers, "; "), strings.Join(f.Principals, "; "), strings.Join(f.ClientIPs, "; "),
 			f.Coverage, f.Status, f.Reason, strings.Join(ev, "; ")}
-		for j, v := range row {
-			row[j] = csvCell(v)
+	})
+}
+
+// writeCSVRows writes header and n rows, each cell made safe for a
+// spreadsheet (csvCell).
+func writeCSVRows(w io.Writer, header []string, n int, row func(i int) []string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for i := range n {
+		r := row(i)
+		for j, v := range r {
+			r[j] = csvCell(v)
 		}
-		if err := cw.Write(row); err != nil {
+		if err := cw.Write(r); err != nil {
 			return err
 		}
 	}

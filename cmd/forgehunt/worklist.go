@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -110,21 +109,7 @@ func worklistRow(it analyzer.WorkItem) []string {
 }
 
 func writeWorklistCSV(w io.Writer, items []analyzer.WorkItem) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(worklistColumns); err != nil {
-		return err
-	}
-	for _, it := range items {
-		row := worklistRow(it)
-		for j, v := range row {
-			row[j] = csvCell(v)
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSVRows(w, worklistColumns, len(items), func(i int) []string { return worklistRow(items[i]) })
 }
 
 func writeWorklistTable(w io.Writer, items []analyzer.WorkItem) error {

@@ -266,12 +266,3 @@ func (c *huntConfig) applyConfig(fc *fileConfig, path string, set map[string]boo
 	}
 	return nil
 }
-
-// configPaths are the paths of the inputs a config gives, for messages.
-func configPaths(ins []inputSpec) string {
-	var ps []string
-	for _, in := range ins {
-		ps = append(ps, in.paths...)
-	}
-	return strings.Join(ps, " ")
-}

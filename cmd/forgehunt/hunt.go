@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -277,19 +278,17 @@ func (c *huntConfig) inputOptions(in inputSpec, base record.Options) (record.Opt
 	if in.tz != "" {
 		loc, err := time.LoadLocation(in.tz)
 		if err != nil {
-			return o, usagef("config input %s: tz %q: %v", configPaths([]inputSpec{in}), in.tz, err)
+			return o, usagef("config input %s: tz %q: %v", strings.Join(in.paths, " "), in.tz, err)
 		}
 		o.Location = loc
 	}
 	if len(in.fieldMap) > 0 {
-		m := map[string]string{}
-		for k, v := range o.FieldMap {
-			m[k] = v
+		// the run's field map, with the input's names over it
+		o.FieldMap = maps.Clone(o.FieldMap)
+		if o.FieldMap == nil {
+			o.FieldMap = map[string]string{}
 		}
-		for k, v := range in.fieldMap {
-			m[k] = v
-		}
-		o.FieldMap = m
+		maps.Copy(o.FieldMap, in.fieldMap)
 	}
 	return o, nil
 }

@@ -190,11 +190,9 @@ func (j *Job) ingest(ctx context.Context, cs *Case, res *JobResult) error {
 	for _, in := range j.Ledgers {
 		batches = append(batches, batch{in.Paths, IngestOptions{Format: "ledger", Record: in.Record, Progress: j.OnFile, Live: j.Live}})
 	}
-	shareable := 0
 	for _, in := range j.Inputs {
 		paths := in.Paths
 		if j.Shard.N > 1 {
-			shareable++
 			var err error
 			if paths, err = ShareFiles(paths, j.Shard); err != nil {
 				return &InputError{err}
@@ -204,7 +202,7 @@ func (j *Job) ingest(ctx context.Context, cs *Case, res *JobResult) error {
 			batches = append(batches, batch{paths, IngestOptions{Format: in.Format, Record: in.Record, Progress: j.OnFile, Live: j.Live}})
 		}
 	}
-	if j.Shard.N > 1 && shareable > 0 && len(batches) == len(j.Ledgers) {
+	if j.Shard.N > 1 && len(j.Inputs) > 0 && len(batches) == len(j.Ledgers) {
 		res.EmptyShare = true
 		if res.Ingest == nil {
 			res.Ingest = &IngestSummary{}

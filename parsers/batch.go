@@ -163,28 +163,25 @@ type Batcher struct {
 	// many lines is hashed once); keyBytes is what it holds.
 	keys     map[string]string
 	keyBytes int
-	// nets caches IPNetwork of the client addresses met: an access log's
-	// callers repeat, and parsing and formatting an address costs more
-	// than a lookup.
-	nets map[string]ipNet
+	// netBuf and hexBuf hold the client network and address of the row
+	// being appended (see appendIPNetwork).
+	netBuf, hexBuf []byte
 }
 
-type ipNet struct{ network, hex string }
-
-// maxNets bounds the address cache; past it, it starts over.
-const maxNets = 1 << 14
-
-// ipNetwork is IPNetwork through the cache.
-func (b *Batcher) ipNetwork(ip string) (network, hexIP string) {
-	if n, ok := b.nets[ip]; ok {
-		return n.network, n.hex
+// putIPNetwork appends the network and hex address of ip (IPNetwork) to
+// the two columns, formatted in the batcher's buffers: no string is made.
+// (A cache of them did not pay: an access log's client addresses repeat
+// less often than formatting one costs.)
+func (b *Batcher) putIPNetwork(network, hexIP array.Builder, ip string) {
+	var ok bool
+	b.netBuf, b.hexBuf, ok = appendIPNetwork(b.netBuf[:0], b.hexBuf[:0], ip)
+	if !ok {
+		network.AppendNull()
+		hexIP.AppendNull()
+		return
 	}
-	network, hexIP = IPNetwork(ip)
-	if b.nets == nil || len(b.nets) >= maxNets {
-		b.nets = make(map[string]ipNet, 256)
-	}
-	b.nets[ip] = ipNet{network, hexIP}
-	return network, hexIP
+	network.(*array.StringBuilder).BinaryBuilder.Append(b.netBuf)
+	hexIP.(*array.StringBuilder).BinaryBuilder.Append(b.hexBuf)
 }
 
 // NewBatcher returns a batcher using the default memory allocator.
@@ -255,9 +252,7 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 	putStr(f[4], record.Escape(s.Observer))
 	putStr(f[5], record.Escape(s.Principal))
 	putStr(f[6], record.Escape(s.ClientIP))
-	network, hexIP := b.ipNetwork(s.ClientIP)
-	putStr(f[7], network)
-	putStr(f[8], hexIP)
+	b.putIPNetwork(f[7], f[8], s.ClientIP)
 	putStr(f[9], record.Escape(s.UserAgent))
 	putStr(f[10], record.Escape(s.Action))
 	putStr(f[11], s.Outcome)
@@ -460,9 +455,19 @@ func putTime(b array.Builder, t time.Time) {
 // mapped into IPv6), which orders like the number, so SQL can test ranges
 // with BETWEEN. Both are "" when ip is not an address.
 func IPNetwork(ip string) (network, hexIP string) {
+	n, h, ok := appendIPNetwork(nil, nil, ip)
+	if !ok {
+		return "", ""
+	}
+	return string(n), string(h)
+}
+
+// appendIPNetwork is IPNetwork appended to network and hexIP; false when ip
+// is not an address.
+func appendIPNetwork(network, hexIP []byte, ip string) ([]byte, []byte, bool) {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
-		return "", ""
+		return network, hexIP, false
 	}
 	addr = addr.WithZone("")
 	bits := 64
@@ -472,10 +477,10 @@ func IPNetwork(ip string) (network, hexIP string) {
 	}
 	pfx, err := addr.Prefix(bits)
 	if err != nil {
-		return "", ""
+		return network, hexIP, false
 	}
 	b := addr.As16()
-	return pfx.String(), hex.EncodeToString(b[:])
+	return pfx.AppendTo(network), hex.AppendEncode(hexIP, b[:]), true
 }
 
 // putStrList appends vs, escaped as the other shown columns are, or null

@@ -486,6 +486,9 @@ func statusCode(s string) int {
 // hostOnly strips the port from an authority ("api.example.com:443",
 // "[2001:db8::1]:8443").
 func hostOnly(authority string) string {
+	if !strings.ContainsAny(authority, ":[]") {
+		return authority // the usual case, without SplitHostPort's error
+	}
 	if host, _, err := net.SplitHostPort(authority); err == nil {
 		return host
 	}

@@ -154,7 +154,7 @@ type Batcher struct {
 	NewArtifact func(key string, s *record.Sighting)
 	BatchRows   int
 
-	sightings, issuances, rejects, links *array.RecordBuilder
+	sightings, issuances, rejects, links *tableBuilder
 	nS, nI, nR, nL                       int
 	counts                               Counts
 	err                                  error
@@ -169,19 +169,19 @@ type Batcher struct {
 }
 
 // putIPNetwork appends the network and hex address of ip (IPNetwork) to
-// the two columns, formatted in the batcher's buffers: no string is made.
+// the two string columns of t, formatted in the batcher's buffers: no string is made.
 // (A cache of them did not pay: an access log's client addresses repeat
 // less often than formatting one costs.)
-func (b *Batcher) putIPNetwork(network, hexIP array.Builder, ip string) {
+func (b *Batcher) putIPNetwork(t *tableBuilder, network, hexIP int, ip string) {
 	var ok bool
 	b.netBuf, b.hexBuf, ok = appendIPNetwork(b.netBuf[:0], b.hexBuf[:0], ip)
 	if !ok {
-		network.AppendNull()
-		hexIP.AppendNull()
+		t.null(network)
+		t.null(hexIP)
 		return
 	}
-	network.(*array.StringBuilder).BinaryBuilder.Append(b.netBuf)
-	hexIP.(*array.StringBuilder).BinaryBuilder.Append(b.hexBuf)
+	t.strBytes(network, b.netBuf)
+	t.strBytes(hexIP, b.hexBuf)
 }
 
 // NewBatcher returns a batcher using the default memory allocator.
@@ -190,10 +190,10 @@ func NewBatcher(flush func(Table, arrow.RecordBatch) error) *Batcher {
 	return &Batcher{
 		Flush:     flush,
 		BatchRows: 16 << 10,
-		sightings: array.NewRecordBuilder(mem, SightingsSchema),
-		issuances: array.NewRecordBuilder(mem, IssuancesSchema),
-		rejects:   array.NewRecordBuilder(mem, RejectsSchema),
-		links:     array.NewRecordBuilder(mem, LinksSchema),
+		sightings: newTableBuilder(mem, SightingsSchema),
+		issuances: newTableBuilder(mem, IssuancesSchema),
+		rejects:   newTableBuilder(mem, RejectsSchema),
+		links:     newTableBuilder(mem, LinksSchema),
 	}
 }
 
@@ -244,37 +244,38 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 			b.NewArtifact(key, s)
 		}
 	}
-	f := b.sightings.Fields()
-	putStr(f[0], key)
-	putStr(f[1], s.Kind)
-	putTime(f[2], s.ObservedAt)
-	putStr(f[3], s.Source)
-	putStr(f[4], record.Escape(s.Observer))
-	putStr(f[5], record.Escape(s.Principal))
-	putStr(f[6], record.Escape(s.ClientIP))
-	b.putIPNetwork(f[7], f[8], s.ClientIP)
-	putStr(f[9], record.Escape(s.UserAgent))
-	putStr(f[10], record.Escape(s.Action))
-	putStr(f[11], s.Outcome)
-	putStr(f[12], s.Attrs)
-	putStr(f[13], s.Pos.File)
-	f[14].(*array.Int64Builder).Append(s.Pos.Line)
-	putStr(f[15], s.Pos.Format)
-	putStr(f[16], record.Excerpt(s.Salvaged, MaxReason))
+	t := b.sightings
+	t.str(0, key)
+	t.str(1, s.Kind)
+	putTime(t.builder(2), s.ObservedAt)
+	t.str(3, s.Source)
+	t.str(4, record.Escape(s.Observer))
+	t.str(5, record.Escape(s.Principal))
+	t.str(6, record.Escape(s.ClientIP))
+	b.putIPNetwork(t, 7, 8, s.ClientIP)
+	t.str(9, record.Escape(s.UserAgent))
+	t.str(10, record.Escape(s.Action))
+	t.str(11, s.Outcome)
+	t.str(12, s.Attrs)
+	t.str(13, s.Pos.File)
+	t.builder(14).(*array.Int64Builder).Append(s.Pos.Line)
+	t.str(15, s.Pos.Format)
+	t.str(16, record.Excerpt(s.Salvaged, MaxReason))
 	if s.Salvaged == "" {
-		f[17].(*array.BooleanBuilder).AppendNull()
+		t.builder(17).(*array.BooleanBuilder).AppendNull()
 		b.counts.Sightings++
 	} else {
-		f[17].(*array.BooleanBuilder).Append(s.Ambiguous)
+		t.builder(17).(*array.BooleanBuilder).Append(s.Ambiguous)
 		b.counts.Salvaged++
 		if s.Pos != b.lastSalvaged {
 			b.lastSalvaged = s.Pos
 			b.counts.SalvagedLines++
 		}
 	}
+	t.row()
 	b.counts.LastLine = max(b.counts.LastLine, s.Pos.Line)
 	b.seen(s.ObservedAt)
-	if b.nS++; b.nS >= b.BatchRows {
+	if b.nS++; b.nS >= b.BatchRows || t.dataBytes() > maxColumnBytes {
 		b.flush(TableSightings)
 	}
 }
@@ -284,26 +285,27 @@ func (b *Batcher) Sighting(s *record.Sighting) {
 // escapes the same claims of artifacts, so that both sides still compare
 // equal; attrs stay as the format wrote them.
 func (b *Batcher) Issuance(is *record.Issuance) {
-	f := b.issuances.Fields()
-	putStr(f[0], is.Kind)
-	putStr(f[1], record.Escape(is.Issuer))
-	putStr(f[2], record.Escape(is.ArtifactID))
-	putStr(f[3], is.RawSHA256)
-	putStr(f[4], record.Escape(is.Subject))
-	putStr(f[5], record.Escape(is.Audience))
-	putStr(f[6], record.Escape(is.KeyRef))
-	putTime(f[7], is.IssuedAt)
-	putTime(f[8], is.ExpiresAt)
-	putStr(f[9], is.Attrs)
-	putStr(f[10], is.Pos.File)
-	f[11].(*array.Int64Builder).Append(is.Pos.Line)
-	putStr(f[12], is.Pos.Format)
-	f[13].(*array.BooleanBuilder).Append(is.AudienceIsClient)
-	putStrList(f[14], is.Names)
+	t := b.issuances
+	t.str(0, is.Kind)
+	t.str(1, record.Escape(is.Issuer))
+	t.str(2, record.Escape(is.ArtifactID))
+	t.str(3, is.RawSHA256)
+	t.str(4, record.Escape(is.Subject))
+	t.str(5, record.Escape(is.Audience))
+	t.str(6, record.Escape(is.KeyRef))
+	putTime(t.builder(7), is.IssuedAt)
+	putTime(t.builder(8), is.ExpiresAt)
+	t.str(9, is.Attrs)
+	t.str(10, is.Pos.File)
+	t.builder(11).(*array.Int64Builder).Append(is.Pos.Line)
+	t.str(12, is.Pos.Format)
+	t.builder(13).(*array.BooleanBuilder).Append(is.AudienceIsClient)
+	putStrList(t.builder(14), is.Names)
+	t.row()
 	b.counts.Issuances++
 	b.counts.LastLine = max(b.counts.LastLine, is.Pos.Line)
 	b.seen(is.IssuedAt)
-	if b.nI++; b.nI >= b.BatchRows {
+	if b.nI++; b.nI >= b.BatchRows || t.dataBytes() > maxColumnBytes {
 		b.flush(TableIssuances)
 	}
 }
@@ -311,23 +313,24 @@ func (b *Batcher) Issuance(is *record.Issuance) {
 // Link implements record.LinkSink. Ids are escaped as issuances' are, so
 // that both sides of a join compare equal.
 func (b *Batcher) Link(l *record.Link) {
-	f := b.links.Fields()
-	putStr(f[0], l.Relation)
-	putStr(f[1], l.FromKind)
-	putStr(f[2], record.Escape(l.FromID))
-	putStr(f[3], l.ToKind)
-	putStr(f[4], record.Escape(l.ToID))
-	putTime(f[5], l.At)
-	putStr(f[6], record.Escape(l.Observer))
-	putStr(f[7], record.Escape(l.Principal))
-	putStr(f[8], l.Attrs)
-	putStr(f[9], l.Pos.File)
-	f[10].(*array.Int64Builder).Append(l.Pos.Line)
-	putStr(f[11], l.Pos.Format)
+	t := b.links
+	t.str(0, l.Relation)
+	t.str(1, l.FromKind)
+	t.str(2, record.Escape(l.FromID))
+	t.str(3, l.ToKind)
+	t.str(4, record.Escape(l.ToID))
+	putTime(t.builder(5), l.At)
+	t.str(6, record.Escape(l.Observer))
+	t.str(7, record.Escape(l.Principal))
+	t.str(8, l.Attrs)
+	t.str(9, l.Pos.File)
+	t.builder(10).(*array.Int64Builder).Append(l.Pos.Line)
+	t.str(11, l.Pos.Format)
+	t.row()
 	b.counts.Links++
 	b.counts.LastLine = max(b.counts.LastLine, l.Pos.Line)
 	b.seen(l.At)
-	if b.nL++; b.nL >= b.BatchRows {
+	if b.nL++; b.nL >= b.BatchRows || t.dataBytes() > maxColumnBytes {
 		b.flush(TableLinks)
 	}
 }
@@ -350,12 +353,13 @@ func (b *Batcher) Ignore(pos record.Position, reason string) {
 // Reject implements record.Sink. The reason and the excerpt are truncated
 // and escaped here.
 func (b *Batcher) Reject(r *record.Reject) {
-	f := b.rejects.Fields()
-	putStr(f[0], r.Pos.File)
-	f[1].(*array.Int64Builder).Append(r.Pos.Line)
-	putStr(f[2], r.Pos.Format)
-	putStr(f[3], record.Excerpt(r.Reason, MaxReason))
-	putStr(f[4], record.Excerpt(r.Excerpt, MaxExcerpt))
+	t := b.rejects
+	t.str(0, r.Pos.File)
+	t.builder(1).(*array.Int64Builder).Append(r.Pos.Line)
+	t.str(2, r.Pos.Format)
+	t.str(3, record.Excerpt(r.Reason, MaxReason))
+	t.str(4, record.Excerpt(r.Excerpt, MaxExcerpt))
+	t.row()
 	b.counts.Rejects++
 	b.counts.LastLine = max(b.counts.LastLine, r.Pos.Line)
 	if b.nR++; b.nR >= b.BatchRows {
@@ -364,28 +368,21 @@ func (b *Batcher) Reject(r *record.Reject) {
 }
 
 func (b *Batcher) flush(t Table) {
-	var rb *array.RecordBuilder
+	var tb *tableBuilder
 	switch t {
 	case TableSightings:
-		rb, b.nS = b.sightings, 0
+		tb, b.nS = b.sightings, 0
 	case TableIssuances:
-		rb, b.nI = b.issuances, 0
+		tb, b.nI = b.issuances, 0
 	case TableLinks:
-		rb, b.nL = b.links, 0
+		tb, b.nL = b.links, 0
 	default:
-		rb, b.nR = b.rejects, 0
+		tb, b.nR = b.rejects, 0
 	}
-	sizes := dataSizes(rb)
-	rec := rb.NewRecordBatch()
-	if n := int(rec.NumRows()); n == b.BatchRows {
-		// The next batch is as large: its buffers are allocated once
-		// instead of grown by doubling.
-		reserve(rb, n, sizes)
-	}
-	if rec.NumRows() == 0 {
-		rec.Release()
+	if tb.rows == 0 {
 		return
 	}
+	rec := tb.record()
 	if b.err != nil {
 		rec.Release()
 		return
@@ -395,51 +392,21 @@ func (b *Batcher) flush(t Table) {
 	}
 }
 
-// dataSizes returns the bytes held by each string column of rb.
-func dataSizes(rb *array.RecordBuilder) []int {
-	sizes := make([]int, len(rb.Fields()))
-	for i, f := range rb.Fields() {
-		if sb, ok := f.(*array.StringBuilder); ok {
-			sizes[i] = sb.DataLen()
-		}
-	}
-	return sizes
-}
-
-// reserve makes room in rb for rows rows and sizes bytes per string column.
-func reserve(rb *array.RecordBuilder, rows int, sizes []int) {
-	rb.Reserve(rows)
-	for i, f := range rb.Fields() {
-		if sb, ok := f.(*array.StringBuilder); ok {
-			sb.ReserveData(sizes[i])
-		}
-	}
-}
-
 // Close flushes what is left and returns the first flush error.
 func (b *Batcher) Close() error {
 	b.flush(TableSightings)
 	b.flush(TableIssuances)
 	b.flush(TableRejects)
 	b.flush(TableLinks)
-	b.sightings.Release()
-	b.issuances.Release()
-	b.rejects.Release()
-	b.links.Release()
+	b.sightings.release()
+	b.issuances.release()
+	b.rejects.release()
+	b.links.release()
 	return b.err
 }
 
 // Err returns the first flush error so far.
 func (b *Batcher) Err() error { return b.err }
-
-func putStr(b array.Builder, v string) {
-	sb := b.(*array.StringBuilder)
-	if v == "" {
-		sb.AppendNull()
-		return
-	}
-	sb.Append(v)
-}
 
 func putTime(b array.Builder, t time.Time) {
 	tb := b.(*array.TimestampBuilder)

@@ -144,6 +144,45 @@ type fields struct {
 	// anyCaseToken: the token key is the default, read in any case.
 	anyCaseToken bool
 	num          []byte // scratch for numbers
+
+	// strs interns the values that repeat on most lines of a log (hosts,
+	// user agents, actions): one string each instead of one per line.
+	strs    map[string]string
+	scratch []byte
+}
+
+// maxInterned bounds strs, and maxInternLen the values it takes.
+const (
+	maxInterned  = 4096
+	maxInternLen = 256
+)
+
+// interned is text(i) from the intern table.
+func (f *fields) interned(i int) string {
+	b := f.raw(i)
+	if len(b) == 0 || len(b) > maxInternLen {
+		return f.text(i)
+	}
+	return f.intern(b)
+}
+
+// intern returns b as a string made valid UTF-8 (see text), the same
+// string each time while the table holds it.
+func (f *fields) intern(b []byte) string {
+	if s, ok := f.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if f.strs == nil {
+		f.strs = make(map[string]string, 64)
+	}
+	if len(f.strs) < maxInterned {
+		f.strs[string(b)] = s
+	}
+	return s
 }
 
 func newFields(fieldMap map[string]string) *fields {
@@ -446,14 +485,14 @@ func (f *fields) sighting(s *record.Sighting, o *record.Options, attrs *record.A
 	}
 	if s.Observer = o.Observer; s.Observer == "" {
 		i := f.first(f.observer)
-		if s.Observer = f.text(i); slices.Contains(f.authority, i) && o.FieldMap["observer"] == "" {
+		if s.Observer = f.interned(i); slices.Contains(f.authority, i) && o.FieldMap["observer"] == "" {
 			s.Observer = hostOnly(s.Observer)
 		}
 	}
 	s.Principal = f.get(f.principal)
-	s.UserAgent = f.get(f.userAgent)
-	s.Action = record.Action(f.get(f.method), f.get(f.path))
-	status := f.get(f.status)
+	s.UserAgent = f.interned(f.first(f.userAgent))
+	s.Action = f.action(f.raw(f.first(f.method)), f.raw(f.first(f.path)))
+	status := f.interned(f.first(f.status))
 	s.Outcome = record.OutcomeFromStatus(statusCode(status))
 	if details := f.raw(f.first(f.details)); bytes.Contains(details, []byte("jwt_authn_access_denied")) ||
 		bytes.Contains(details, []byte("rbac_access_denied")) {
@@ -469,6 +508,22 @@ func (f *fields) sighting(s *record.Sighting, o *record.Options, attrs *record.A
 	}
 	s.Attrs = attrs.String()
 	return reason
+}
+
+// action is record.Action of method and path, interned.
+func (f *fields) action(method, path []byte) string {
+	if i := bytes.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	f.scratch = append(f.scratch[:0], method...)
+	if len(method) > 0 && len(path) > 0 {
+		f.scratch = append(f.scratch, ' ')
+	}
+	f.scratch = append(f.scratch, path...)
+	if len(f.scratch) > maxInternLen {
+		return strings.ToValidUTF8(string(f.scratch), "\uFFFD")
+	}
+	return f.intern(f.scratch)
 }
 
 // statusCode reads an HTTP status written as "200" or 200.0; 0 when it is

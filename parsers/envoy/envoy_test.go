@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -197,6 +198,33 @@ func TestStatusCode(t *testing.T) {
 	for _, tt := range tests {
 		if got := statusCode(tt.in); got != tt.want {
 			t.Errorf("statusCode(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Interned values are the text a line gives, made valid UTF-8, and the
+// table stops growing at its bound.
+func TestIntern(t *testing.T) {
+	f := newFields(nil)
+	if got := f.intern([]byte("curl/8.5")); got != "curl/8.5" {
+		t.Errorf("intern = %q", got)
+	}
+	if got := f.intern([]byte("bad \xff agent")); got != "bad \uFFFD agent" {
+		t.Errorf("intern of invalid UTF-8 = %q", got)
+	}
+	for i := range 2 * maxInterned {
+		if got, want := f.intern([]byte(strconv.Itoa(i))), strconv.Itoa(i); got != want {
+			t.Fatalf("intern = %q, want %q", got, want)
+		}
+	}
+	if len(f.strs) > maxInterned {
+		t.Errorf("the table holds %d values, over %d", len(f.strs), maxInterned)
+	}
+	for _, tt := range []struct{ method, path, want string }{
+		{"GET", "/a?b=c", "GET /a"}, {"", "/a#x", "/a"}, {"POST", "", "POST"}, {"", "", ""},
+	} {
+		if got, want := f.action([]byte(tt.method), []byte(tt.path)), record.Action(tt.method, tt.path); got != tt.want || got != want {
+			t.Errorf("action(%q, %q) = %q, want %q (record.Action %q)", tt.method, tt.path, got, tt.want, want)
 		}
 	}
 }

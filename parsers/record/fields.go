@@ -100,6 +100,9 @@ func ClientIP(v string) string {
 	if v == "" || v == "-" {
 		return ""
 	}
+	if strings.IndexByte(v, ':') < 0 {
+		return strings.Trim(v, "[]") // no port: spares SplitHostPort's error
+	}
 	if host, _, err := net.SplitHostPort(v); err == nil {
 		return host
 	}

@@ -225,34 +225,40 @@ func (p *lineScanner) str() ([]byte, bool) {
 		return nil, false
 	}
 	seg := p.s[start : start+q]
-	if b := bytes.IndexByte(seg, '\\'); b >= 0 {
-		p.i = start + b
+	switch special(seg) {
+	case '\\':
+		p.i = start + bytes.IndexByte(seg, '\\')
 		return p.escaped(start)
+	case 0:
+		p.i = start + q + 1
+		return seg, true
 	}
-	if hasControl(seg) {
-		return nil, false
-	}
-	p.i = start + q + 1
-	return seg, true
+	return nil, false // a control character, before any backslash
 }
 
-// hasControl reports whether b holds a byte below 0x20, eight bytes at a
-// time.
-func hasControl(b []byte) bool {
-	const highs, lim = 0x8080808080808080, 0x20 * 0x0101010101010101
+// special returns '\\' when b holds a backslash before any byte below
+// 0x20, 1 when it holds such a byte first, 0 when neither: one pass, eight
+// bytes at a time.
+func special(b []byte) byte {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	const lim, slash = 0x20 * ones, '\\' * ones
 	for len(b) >= 8 {
 		x := binary.LittleEndian.Uint64(b)
-		if (x-lim)&^x&highs != 0 {
-			return true
+		y := x ^ slash
+		if (x-lim)&^x&highs|(y-ones)&^y&highs != 0 {
+			break // the first such byte is in these eight
 		}
 		b = b[8:]
 	}
 	for _, c := range b {
-		if c < 0x20 {
-			return true
+		switch {
+		case c == '\\':
+			return '\\'
+		case c < 0x20:
+			return 1
 		}
 	}
-	return false
+	return 0
 }
 
 // escaped is str from the first backslash on.

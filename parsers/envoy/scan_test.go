@@ -103,16 +103,25 @@ func FuzzScanLine(f *testing.F) {
 	})
 }
 
-func FuzzHasControl(f *testing.F) {
+func FuzzSpecial(f *testing.F) {
 	f.Add([]byte("abcdefgh\x1fijk"))
 	f.Add([]byte("\xff\x80\x20\x7f\x00"))
+	f.Add([]byte("abcdefghijklmn\\op\x01"))
+	f.Add([]byte("\xdc\\\x5b\x5d"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		want := false
+		var want byte
 		for _, c := range b {
-			want = want || c < 0x20
+			if c == '\\' {
+				want = '\\'
+				break
+			}
+			if c < 0x20 {
+				want = 1
+				break
+			}
 		}
-		if got := hasControl(b); got != want {
-			t.Fatalf("hasControl(%q) = %v", b, got)
+		if got := special(b); got != want {
+			t.Fatalf("special(%q) = %d, want %d", b, got, want)
 		}
 	})
 }

@@ -56,6 +56,7 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 	line := int64(1)
 	buf := newChunkBuf(bufCap)
 	open := 0         // bytes of buf since its last newline: the line in progress
+	lines := 0        // newlines in buf
 	skipping := false // inside an over-long line, discarding until its end
 	var readErr error
 	for readErr == nil {
@@ -83,6 +84,7 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 				w++
 				pos += i + 1
 				skipping, open = false, 0
+				lines++
 				continue
 			}
 			room := maxLine + 3 - open // past the line reader's bound, line ending included
@@ -91,6 +93,7 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 			switch {
 			case i >= 0 && i < room:
 				take, open = i+1, 0
+				lines++
 			case i < 0 && end-pos < room:
 				take = end - pos
 				open += take
@@ -115,7 +118,12 @@ func SplitLinesAt(r io.Reader, size, maxLine int, cutAfter func(line []byte) boo
 			}
 			if cut > 0 {
 				chunk := Chunk{Data: buf[:cut:cut], FirstLine: line, buf: buf}
-				line += int64(bytes.Count(chunk.Data, []byte{'\n'}))
+				n := lines // every newline of buf is in the chunk, unless cutAfter moved the cut back
+				if cutAfter != nil {
+					n = bytes.Count(chunk.Data, []byte{'\n'})
+				}
+				line += int64(n)
+				lines -= n
 				buf = append(newChunkBuf(bufCap), buf[cut:]...)
 				if err := emit(chunk); err != nil {
 					return err

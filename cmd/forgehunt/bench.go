@@ -109,8 +109,9 @@ func cmdBench(ctx context.Context, env *env, args []string) (int, error) {
 			return exitError, fmt.Errorf("scan run %d: %w", i+1, err)
 		}
 		scans = append(scans, s)
-		fmt.Fprintf(env.stderr, "run %d: hunt %s (peak %d MiB), duckdb scan %s\n", i+1,
-			h.Wall.Round(time.Millisecond), h.MaxRSS>>20, s.Wall.Round(time.Millisecond))
+		fmt.Fprintf(env.stderr, "run %d: hunt %s (CPU %.1f s, peak %d MiB), duckdb scan %s (CPU %.1f s): %.2fx\n", i+1,
+			h.Wall.Round(time.Millisecond), h.CPU.Seconds(), h.MaxRSS>>20, s.Wall.Round(time.Millisecond), s.CPU.Seconds(),
+			h.Wall.Seconds()/s.Wall.Seconds())
 	}
 	h, s := median(hunts), median(scans)
 	ratio := h.Wall.Seconds() / s.Wall.Seconds()
@@ -118,11 +119,11 @@ func cmdBench(ctx context.Context, env *env, args []string) (int, error) {
 	fmt.Fprintf(w, "corpus      %d lines, %d distinct tokens, %s, %.0f MB on disk (%s)\n",
 		corpus.Config.Lines, corpus.Config.Tokens, corpus.Config.Compression, float64(corpus.LogSize)/1e6, corpus.Dir)
 	fmt.Fprintf(w, "machine     %d cores (GOMAXPROCS), %s/%s\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(w, "hunt        median %s of %d, %.0f lines/s, %.1f MB/s on disk, peak RSS %d MiB\n",
+	fmt.Fprintf(w, "hunt        median %s of %d, %.0f lines/s, %.1f MB/s on disk, CPU %.1f s (%.2f cores), peak RSS %d MiB\n",
 		h.Wall.Round(time.Millisecond), len(hunts), float64(corpus.Config.Lines)/h.Wall.Seconds(),
-		float64(corpus.LogSize)/1e6/h.Wall.Seconds(), maxRSS(hunts)>>20)
-	fmt.Fprintf(w, "duckdb scan median %s of %d (read_ndjson, count(*)), peak RSS %d MiB\n",
-		s.Wall.Round(time.Millisecond), len(scans), maxRSS(scans)>>20)
+		float64(corpus.LogSize)/1e6/h.Wall.Seconds(), h.CPU.Seconds(), h.CPU.Seconds()/h.Wall.Seconds(), maxRSS(hunts)>>20)
+	fmt.Fprintf(w, "duckdb scan median %s of %d (read_ndjson, count(*)), CPU %.1f s, peak RSS %d MiB\n",
+		s.Wall.Round(time.Millisecond), len(scans), s.CPU.Seconds(), maxRSS(scans)>>20)
 	fmt.Fprintf(w, "ratio       %.2fx (hunt / scan)\n", ratio)
 	fmt.Fprintf(w, "recall      %d of %d forged tokens reported at high or above\n", h.Recall, len(corpus.Forged))
 	if len(h.Stages) > 0 {
@@ -135,6 +136,7 @@ func cmdBench(ctx context.Context, env *env, args []string) (int, error) {
 		b, _ := json.MarshalIndent(map[string]any{
 			"lines": corpus.Config.Lines, "tokens": corpus.Config.Tokens, "compression": corpus.Config.Compression,
 			"log_bytes": corpus.LogSize, "hunt_s": h.Wall.Seconds(), "scan_s": s.Wall.Seconds(), "ratio": ratio,
+			"hunt_cpu_s": h.CPU.Seconds(), "scan_cpu_s": s.CPU.Seconds(),
 			"hunt_peak_rss": maxRSS(hunts), "scan_peak_rss": maxRSS(scans), "stages": h.Stages,
 			"recall": h.Recall, "forged": len(corpus.Forged),
 		}, "", "  ")
@@ -148,7 +150,8 @@ func cmdBench(ctx context.Context, env *env, args []string) (int, error) {
 // benchRun is one child process: its wall time and peak resident memory.
 type benchRun struct {
 	Wall   time.Duration
-	MaxRSS int64 // bytes
+	CPU    time.Duration // user + system
+	MaxRSS int64         // bytes
 	Stages []stageTime
 	Recall int
 }
@@ -172,6 +175,7 @@ func runChild(ctx context.Context, self string, extraEnv []string, args ...strin
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.MaxRSS = ru.Maxrss << 10 // KiB on Linux
+		r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strings"
+	"unsafe"
 )
 
 // entry is one line in a built-in layout, scanned. Quoted fields are kept
@@ -130,13 +131,22 @@ func quoted(s []byte) (val, rest []byte, ok bool) {
 	if len(s) < 3 || s[0] != ' ' || s[1] != '"' {
 		return nil, s, false
 	}
-	for i := 2; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			return s[2:i], s[i+1:], true
+	for i := 2; i < len(s); {
+		j := bytes.IndexByte(s[i:], '"')
+		if j < 0 {
+			break
 		}
+		j += i
+		// the quote ends the value unless an odd run of backslashes
+		// escapes it (each pair is one escaped backslash)
+		k := j
+		for k > 2 && s[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return s[2:j], s[j+1:], true
+		}
+		i = j + 1
 	}
 	return nil, s, false
 }
@@ -177,7 +187,7 @@ func scanFields(line []byte, e *entry, f *fields) string {
 	// "$http_authorization" before "$http_user_agent" exist.
 	auth := -1
 	for i := 0; i < len(e.fields) && f.tokenWhy == ""; i++ {
-		value := unescape(e.fields[i].val)
+		value := f.credentialText(e.fields[i].val)
 		if !e.fields[i].quoted {
 			// $http_authorization logged without quotes: "Bearer" and
 			// the credential are two words.
@@ -327,7 +337,8 @@ func isIPList(v []byte) bool {
 		} else {
 			v = nil
 		}
-		if _, err := netip.ParseAddr(string(bytes.TrimSpace(item))); err != nil {
+		item = bytes.TrimSpace(item)
+		if _, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(item), len(item))); err != nil { // the address is not kept
 			return false
 		}
 	}

@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/forgehunt/forgehunt/parsers/record"
 )
@@ -80,6 +82,21 @@ func (f *fields) text(b []byte) string {
 		return string(b)
 	}
 	return unescape(b)
+}
+
+// credentialText is text(b) for credential: without a copy when b needs
+// no unescaping and the bearer cache, which copies what it keeps, reads
+// it (the value is used for the lookup only). A line's referer, agent and
+// forwarded-for are offered before its Authorization header, and a string
+// each was most of the format's allocations.
+func (f *fields) credentialText(b []byte) string {
+	if f.bearers == nil || len(b) == 0 || bytes.IndexByte(b, '\\') >= 0 {
+		return f.text(b)
+	}
+	if len(b) == 1 && b[0] == '-' {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // credential reads value as a credential: a bearer JWT (or a bare one)
@@ -352,6 +369,16 @@ func unhex(c byte) byte {
 // hasControl reports whether line has a C0 control character or DEL other
 // than those allowed (a bit per byte below 0x20: a tab in a log_format).
 func hasControl(line []byte, allowed uint32) bool {
+	// eight bytes at a time while none is below 0x20 or 0x7f
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(line) >= 8 {
+		x := binary.LittleEndian.Uint64(line)
+		y := x ^ 0x7f*ones
+		if (x-0x20*ones)&^x&highs|(y-ones)&^y&highs != 0 {
+			break
+		}
+		line = line[8:]
+	}
 	for _, c := range line {
 		if c < 0x20 || c == 0x7f {
 			if c == 0x7f || allowed&(1<<c) == 0 {

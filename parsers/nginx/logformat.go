@@ -523,7 +523,7 @@ func (lf *LogFormat) fields(vals [][]byte, f *fields) {
 		}
 	}
 	for _, i := range lf.credentials {
-		if vals[i] != nil && f.credential(f.text(vals[i])) {
+		if vals[i] != nil && f.credential(f.credentialText(vals[i])) {
 			break
 		}
 	}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/forgehunt/forgehunt/analyzer/kinds"
 	"github.com/forgehunt/forgehunt/rules"
@@ -61,53 +65,57 @@ type Finding struct {
 // Findings returns the findings at or above minLevel ("" for all), most
 // severe first, then by first sighting.
 func (c *Case) Findings(ctx context.Context, minLevel string) ([]Finding, error) {
-	rank := 0
+	floor := 0
 	if minLevel != "" {
-		if rank = rules.LevelRank(minLevel); rank < 0 {
+		if floor = rules.LevelRank(minLevel); floor < 0 {
 			return nil, fmt.Errorf("unknown level %q", minLevel)
 		}
 	}
-	rows, err := c.DB.QueryContext(ctx, `
-		SELECT rule_id, level, title, kind, artifact_key, artifact_id, issuer, subject, signer_fp,
+	// The levels are the rules' constants, written into the query as
+	// literals; the findings are read as Arrow columns (a busy finding has
+	// lists of observers, addresses and evidence, which database/sql would
+	// convert value by value).
+	levels := make([]string, len(rules.Levels))
+	for i, l := range rules.Levels {
+		levels[i] = quoteLiteral(l)
+	}
+	rank := "list_position([" + strings.Join(levels, ", ") + "], level)"
+	q := `SELECT rule_id, level, title, kind, artifact_key, artifact_id, issuer, subject, signer_fp,
 		       first_seen, last_seen, sightings, accepted, observers, principals, client_ips,
-		       reason, coverage, evidence, status, note, subject_name, coalesce(salvaged, 0), coalesce(ambiguous, false), names
+		       reason, coverage, evidence, status, note, subject_name, salvaged, ambiguous, names
 		FROM findings
-		WHERE list_position(?::VARCHAR[], level) - 1 >= ?
-		ORDER BY list_position(?::VARCHAR[], level) DESC, first_seen NULLS LAST, rule_id, artifact_key`,
-		rules.Levels, rank, rules.Levels)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+		WHERE ` + rank + ` - 1 >= ` + strconv.Itoa(floor) + `
+		ORDER BY ` + rank + ` DESC, first_seen NULLS LAST, rule_id, artifact_key`
 	var out []Finding
-	for rows.Next() {
-		var f Finding
-		var id, iss, sub, fp, cov, note, kind, name sql.NullString
-		var first, last sql.NullTime
-		var observers, principals, ips, evidence, names any
-		if err := rows.Scan(&f.RuleID, &f.Level, &f.Title, &kind, &f.ArtifactKey, &id, &iss, &sub, &fp,
-			&first, &last, &f.Sightings, &f.Accepted, &observers, &principals, &ips,
-			&f.Reason, &cov, &evidence, &f.Status, &note, &name, &f.Salvaged, &f.Ambiguous, &names); err != nil {
-			return nil, err
+	err := c.queryArrow(ctx, q, func(rec arrow.RecordBatch) error {
+		cols := &arrowCols{rec: rec}
+		ruleID, level, title, kind, key := cols.strings("rule_id"), cols.strings("level"), cols.strings("title"), cols.strings("kind"), cols.strings("artifact_key")
+		id, iss, sub, fp := cols.strings("artifact_id"), cols.strings("issuer"), cols.strings("subject"), cols.strings("signer_fp")
+		first, last := cols.times("first_seen"), cols.times("last_seen")
+		sightings, accepted, salvaged := cols.ints("sightings"), cols.ints("accepted"), cols.ints("salvaged")
+		observers, principals, ips, names := cols.stringLists("observers"), cols.stringLists("principals"), cols.stringLists("client_ips"), cols.stringLists("names")
+		reason, cov, status, note, name := cols.strings("reason"), cols.strings("coverage"), cols.strings("status"), cols.strings("note"), cols.strings("subject_name")
+		evidence, ambiguous := cols.evidenceLists("evidence"), cols.bools("ambiguous")
+		if cols.err != nil {
+			return fmt.Errorf("reading findings: %w", cols.err)
 		}
-		f.Kind, f.ArtifactID, f.Issuer, f.Subject, f.SignerFP = kind.String, id.String, iss.String, sub.String, fp.String
-		f.Coverage, f.Note, f.SubjectName = cov.String, note.String, name.String
-		if first.Valid {
-			t := first.Time.UTC()
-			f.FirstSeen = &t
+		for i := range int(rec.NumRows()) {
+			f := Finding{
+				RuleID: ruleID(i), Level: level(i), Title: title(i), Kind: kind(i), ArtifactKey: key(i),
+				ArtifactID: id(i), Issuer: iss(i), Subject: sub(i), SubjectName: name(i), SignerFP: fp(i),
+				FirstSeen: first(i), LastSeen: last(i), Sightings: sightings(i), Accepted: accepted(i),
+				Observers: observers(i), Principals: principals(i), ClientIPs: ips(i),
+				Reason: reason(i), Coverage: cov(i), Evidence: evidence(i), Status: status(i), Note: note(i),
+				Salvaged: salvaged(i), Ambiguous: ambiguous(i),
+			}
+			if ns := names(i); len(ns) > 0 {
+				f.Names = ns
+			}
+			out = append(out, f)
 		}
-		if last.Valid {
-			t := last.Time.UTC()
-			f.LastSeen = &t
-		}
-		f.Observers, f.Principals, f.ClientIPs = stringList(observers), stringList(principals), stringList(ips)
-		f.Evidence = evidenceList(evidence)
-		if ns := stringList(names); len(ns) > 0 {
-			f.Names = ns
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, c.addDetails(ctx, out)
@@ -189,27 +197,6 @@ func stringList(v any) []string {
 		if s, ok := e.(string); ok {
 			out = append(out, s)
 		}
-	}
-	return out
-}
-
-func evidenceList(v any) []Evidence {
-	out := []Evidence{}
-	list, _ := v.([]any)
-	for _, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			continue
-		}
-		var ev Evidence
-		ev.File, _ = m["file"].(string)
-		switch n := m["line"].(type) {
-		case int64:
-			ev.Line = n
-		case int32:
-			ev.Line = int64(n)
-		}
-		out = append(out, ev)
 	}
 	return out
 }

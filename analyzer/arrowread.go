@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"strings"
@@ -22,11 +23,7 @@ func (c *Case) queryArrow(ctx context.Context, q string, each func(rec arrow.Rec
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
+	return withArrow(conn, func(ar *duckdb.Arrow, _ driver.Conn) error {
 		rdr, err := ar.QueryContext(ctx, q)
 		if err != nil {
 			return err
@@ -38,6 +35,19 @@ func (c *Case) queryArrow(ctx context.Context, q string, each func(rec arrow.Rec
 			}
 		}
 		return rdr.Err()
+	})
+}
+
+// withArrow calls fn with DuckDB's Arrow interface on conn and the driver
+// connection beneath it.
+func withArrow(conn *sql.Conn, fn func(ar *duckdb.Arrow, dc driver.Conn) error) error {
+	return conn.Raw(func(raw any) error {
+		dc := raw.(driver.Conn)
+		ar, err := duckdb.NewArrowFromConn(dc)
+		if err != nil {
+			return err
+		}
+		return fn(ar, dc)
 	})
 }
 
@@ -115,42 +125,18 @@ func nullOr[T any](null bool, v T) T {
 	return v
 }
 
-// strings is a string column.
-func (a *arrowCols) strings(name string) func(i int) string {
-	arr := a.col(name)
-	f, ok := textColumn(arr)
-	if !ok {
-		a.unreadable(name, arr)
-	}
-	return f
-}
-
-// ints is an integer column.
-func (a *arrowCols) ints(name string) func(i int) int64 {
-	arr := a.col(name)
-	f, ok := intColumn(arr)
-	if !ok {
-		a.unreadable(name, arr)
-	}
-	return f
-}
-
-// bools is a boolean column.
-func (a *arrowCols) bools(name string) func(i int) bool {
-	arr := a.col(name)
+func boolColumn(arr arrow.Array) (func(i int) bool, bool) {
 	switch t := arr.(type) {
 	case *array.Boolean:
-		return func(i int) bool { return !t.IsNull(i) && t.Value(i) }
+		return func(i int) bool { return !t.IsNull(i) && t.Value(i) }, true
 	case *array.Null:
-		return func(int) bool { return false }
+		return func(int) bool { return false }, true
 	}
-	a.unreadable(name, arr)
-	return func(int) bool { return false }
+	return func(int) bool { return false }, false
 }
 
-// times is a timestamp column, in UTC; nil for NULL.
-func (a *arrowCols) times(name string) func(i int) *time.Time {
-	arr := a.col(name)
+// timeColumn reads a timestamp column in UTC; nil for NULL.
+func timeColumn(arr arrow.Array) (func(i int) *time.Time, bool) {
 	switch t := arr.(type) {
 	case *array.Timestamp:
 		unit := t.DataType().(*arrow.TimestampType).Unit
@@ -160,13 +146,28 @@ func (a *arrowCols) times(name string) func(i int) *time.Time {
 			}
 			v := t.Value(i).ToTime(unit).UTC()
 			return &v
-		}
+		}, true
 	case *array.Null:
-		return func(int) *time.Time { return nil }
+		return func(int) *time.Time { return nil }, true
 	}
-	a.unreadable(name, arr)
-	return func(int) *time.Time { return nil }
+	return func(int) *time.Time { return nil }, false
 }
+
+// column is the reader of the column name that read makes, the column
+// reported unreadable when read cannot read its type.
+func column[T any](a *arrowCols, name string, read func(arrow.Array) (func(int) T, bool)) func(int) T {
+	arr := a.col(name)
+	f, ok := read(arr)
+	if !ok {
+		a.unreadable(name, arr)
+	}
+	return f
+}
+
+func (a *arrowCols) strings(name string) func(i int) string   { return column(a, name, textColumn) }
+func (a *arrowCols) ints(name string) func(i int) int64       { return column(a, name, intColumn) }
+func (a *arrowCols) bools(name string) func(i int) bool       { return column(a, name, boolColumn) }
+func (a *arrowCols) times(name string) func(i int) *time.Time { return column(a, name, timeColumn) }
 
 // listArray is what every Arrow list array offers (list, large list, list
 // view): the range of row i in its values.

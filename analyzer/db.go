@@ -335,11 +335,7 @@ func (l *loader) insert(ctx context.Context, table string, rec arrow.RecordBatch
 // insertReader appends every batch rdr yields to table, in one INSERT.
 func (l *loader) insertReader(ctx context.Context, table string, rdr array.RecordReader) error {
 	view := fmt.Sprintf("arrow_in_%s_%d", table, viewSeq.Add(1))
-	return l.conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
+	return withArrow(l.conn, func(ar *duckdb.Arrow, dc driver.Conn) error {
 		release, err := ar.RegisterView(rdr, view)
 		if err != nil {
 			return fmt.Errorf("registering arrow batch: %w", err)

@@ -93,11 +93,7 @@ func evidenceList(v any) []Evidence {
 // evidence, times, counts), at every level floor.
 func TestFindingsArrowEqualsSQL(t *testing.T) {
 	ctx := context.Background()
-	c, err := OpenCase(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := memCase(t)
 	fillFindings(t, c, 5000)
 	if _, err := c.DB.ExecContext(ctx, `
 		INSERT INTO findings (rule_id, level, title, kind, artifact_key, first_seen, observers, principals, client_ips,
@@ -135,11 +131,7 @@ func TestFindingsArrowEqualsSQL(t *testing.T) {
 // is an error, never a silently empty field.
 func TestFindingsArrowReportsSchemaChange(t *testing.T) {
 	ctx := context.Background()
-	c, err := OpenCase(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := memCase(t)
 	fillFindings(t, c, 3)
 	if _, err := c.DB.ExecContext(ctx, `ALTER TABLE findings ALTER sightings TYPE VARCHAR`); err != nil {
 		t.Fatal(err)

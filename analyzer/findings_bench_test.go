@@ -6,6 +6,17 @@ import (
 	"testing"
 )
 
+// memCase is a new in-memory case, closed when the test ends.
+func memCase(tb testing.TB) *Case {
+	tb.Helper()
+	c, err := OpenCase(context.Background(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
 // fillFindings writes n findings to c, each with lists as long as a busy
 // artifact's (observers, principals, addresses, evidence), so that reading
 // them back is measured on the values that cost: lists and structs.
@@ -39,11 +50,7 @@ func fillFindings(tb testing.TB, c *Case, n int) {
 // reader it replaced (findingsViaSQL).
 func BenchmarkFindings(b *testing.B) {
 	ctx := context.Background()
-	c, err := OpenCase(ctx, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := memCase(b)
 	const n = 20000
 	fillFindings(b, c, n)
 	for _, r := range []struct {
